@@ -1,0 +1,35 @@
+//! `tally healthcheck`: asks this machine's Tally for `/readyz`, for container
+//! healthchecks in an image that has no curl.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// Answers `Ok` when `/readyz` on `127.0.0.1:port` says 200, within `limit`.
+pub fn probe(port: u16, limit: Duration) -> Result<(), String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&addr, limit)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(limit))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(limit))
+        .map_err(|e| e.to_string())?;
+    let request =
+        "GET /readyz HTTP/1.0\r\nHost: localhost\r\nUser-Agent: tally-healthcheck\r\n\r\n";
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("cannot send to {addr}: {e}"))?;
+    let mut head = [0u8; 64];
+    let read = stream
+        .read(&mut head)
+        .map_err(|e| format!("no answer from {addr}: {e}"))?;
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    let status_line = status_line.lines().next().unwrap_or_default();
+    if status_line.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        Err(format!("/readyz answered {status_line:?}"))
+    }
+}

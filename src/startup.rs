@@ -1,0 +1,85 @@
+//! Builds the HTTP server: every route in [`configure`], the middleware, the limits.
+//! `main` and the tests both start Tally through [`run`], so they cannot drift.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix_files::{Files, NamedFile};
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{App, HttpServer, web};
+
+use crate::routes;
+use crate::state::AppState;
+
+/// One log line per request: client, request line, status, size, duration.
+const LOG_FORMAT: &str = r#"%a "%r" %s %bB %Dms"#;
+
+/// No inline script or style, nothing from elsewhere, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// How long a client has to send its request head before it gets a 408.
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts serving on `listener` and returns the server without awaiting it.
+pub fn run(
+    listener: TcpListener,
+    state: AppState,
+    static_dir: PathBuf,
+    shutdown_timeout: Duration,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let static_dir = static_dir.clone();
+        App::new()
+            .app_data(state.clone())
+            .wrap(security_headers())
+            .wrap(Logger::new(LOG_FORMAT))
+            .configure(move |cfg| configure(cfg, &static_dir))
+    })
+    .listen(listener)?
+    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+    .shutdown_timeout(shutdown_timeout.as_secs())
+    .run();
+    Ok(server)
+}
+
+/// Every route Tally answers.
+pub fn configure(cfg: &mut web::ServiceConfig, static_dir: &Path) {
+    let favicon = static_dir.join("favicon.svg");
+    cfg.service(
+        web::resource("/")
+            .route(web::get().to(routes::index))
+            .default_service(web::to(routes::method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource("/reset")
+            .route(web::post().to(routes::reset))
+            .default_service(web::to(routes::method_not_allowed("POST"))),
+    )
+    .route("/api/stats", web::get().to(routes::stats))
+    .route("/db", web::get().to(routes::db))
+    .route("/cache", web::get().to(routes::cache))
+    .route("/healthz", web::get().to(routes::healthz))
+    .route("/readyz", web::get().to(routes::readyz))
+    .route(
+        "/favicon.ico",
+        web::get().to(move || {
+            let favicon = favicon.clone();
+            async move { NamedFile::open(favicon) }
+        }),
+    )
+    .service(Files::new("/static", static_dir).default_handler(web::to(routes::not_found)))
+    .default_service(web::to(routes::not_found));
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}

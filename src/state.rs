@@ -1,0 +1,148 @@
+//! What the routes share, and the requests that need both stores: a page view,
+//! the stats, readiness. Each store is asked on its own clock, so one that is
+//! down or slow costs its own card, never the other one.
+
+use std::time::Duration;
+
+use futures_util::future::join;
+use tokio::time::{Instant, timeout_at};
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::stores::StartupError;
+use crate::stores::access_log::{AccessLog, NewAccess, Recorded};
+use crate::stores::postgres::Postgres;
+use crate::stores::redis::Redis;
+
+/// How many of the newest accesses a page shows.
+pub const RECENT_LIMIT: i64 = 10;
+
+pub struct AppState {
+    pub postgres: Postgres,
+    pub redis: Redis,
+    pub access_log: AccessLog,
+}
+
+/// A store's answer and how long it took to come.
+pub struct Timed<T> {
+    pub result: Result<T>,
+    pub elapsed: Duration,
+}
+
+/// Runs `call` and measures how long it took.
+pub async fn timed<T>(call: impl Future<Output = Result<T>>) -> Timed<T> {
+    let started = Instant::now();
+    let result = call.await;
+    Timed {
+        result,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// What one page view did in each store.
+pub struct View {
+    pub visits: Timed<i64>,
+    pub access: Timed<Recorded>,
+}
+
+/// Where `/api/stats` found the access total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    Hit,
+    Miss,
+}
+
+/// The numbers without counting a view: Redis first, PostgreSQL on a miss.
+pub struct Stats {
+    pub visits: Option<i64>,
+    pub access_total: Option<i64>,
+    pub redis_up: bool,
+    pub postgres_up: bool,
+    pub cache: CacheOutcome,
+}
+
+impl AppState {
+    /// Builds both pools and starts the access log writer. Nothing is connected yet.
+    pub fn new(settings: &Settings) -> Self {
+        let postgres = Postgres::new(settings);
+        let access_log = AccessLog::start(postgres.clone(), settings.batch_max, RECENT_LIMIT);
+        Self {
+            redis: Redis::new(settings),
+            postgres,
+            access_log,
+        }
+    }
+
+    /// Waits for both stores at once, each with backoff, within `budget`.
+    pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
+        let (postgres, redis) = join(
+            self.postgres.wait_until_ready(budget),
+            self.redis.wait_until_ready(budget),
+        )
+        .await;
+        postgres.and(redis)
+    }
+
+    /// One page view: counts a visit in Redis and appends a row to the access log,
+    /// concurrently. Answers within the store timeout whatever the stores do.
+    pub async fn view(&self, access: NewAccess) -> View {
+        let deadline = Instant::now() + self.postgres.timeout();
+        let log = async {
+            let recorded = timeout_at(deadline, self.access_log.record(access))
+                .await
+                .map_err(|_| Error::Timeout)??;
+            // Keeps the total that /api/stats reads from falling behind this commit.
+            if let Ok(Err(error)) =
+                timeout_at(deadline, self.redis.raise_cached_total(recorded.total)).await
+            {
+                log::debug!("redis: cached access total not raised: {}", error.chain());
+            }
+            Ok(recorded)
+        };
+        let (visits, access) = join(timed(self.redis.count_visit()), timed(log)).await;
+        for (store, error) in [
+            ("redis", visits.result.as_ref().err()),
+            ("postgres", access.result.as_ref().err()),
+        ] {
+            if let Some(error) = error {
+                log::warn!("{store}: page view shown without it: {}", error.chain());
+            }
+        }
+        View { visits, access }
+    }
+
+    /// The numbers as `/api/stats` reports them, cache-aside for the access total.
+    pub async fn stats(&self) -> Stats {
+        let (visits, cached) = match self.redis.counters().await {
+            Ok((visits, cached)) => (Some(visits), cached),
+            Err(_) => (None, None),
+        };
+        let redis_up = visits.is_some();
+        if let Some(total) = cached {
+            return Stats {
+                visits,
+                access_total: Some(total),
+                redis_up,
+                postgres_up: self.postgres.ping().await.is_ok(),
+                cache: CacheOutcome::Hit,
+            };
+        }
+        let total = self.postgres.access_total().await.ok();
+        if let (Some(total), true) = (total, redis_up) {
+            // A miss fills the cache; a raise never moves it backwards.
+            let _ = self.redis.raise_cached_total(total).await;
+        }
+        Stats {
+            visits,
+            access_total: total,
+            redis_up,
+            postgres_up: total.is_some(),
+            cache: CacheOutcome::Miss,
+        }
+    }
+
+    /// Both stores' pings, concurrently.
+    pub async fn readiness(&self) -> (Timed<Duration>, Timed<Duration>) {
+        join(timed(self.postgres.ping()), timed(self.redis.ping())).await
+    }
+}

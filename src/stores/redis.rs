@@ -1,0 +1,182 @@
+//! Redis: the visit counter (fast, in memory, gone when Redis restarts) and the
+//! cached access total that `/api/stats` reads cache-aside.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use deadpool_redis::redis::{self, AsyncConnectionConfig, Script};
+use deadpool_redis::{Connection, Manager, Pool, Runtime};
+use tokio::time::Instant;
+
+use super::{StartupError, wait_for, within};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+
+/// Sets the key to the argument only if that is greater: totals only grow, so
+/// writers racing each other can never move the cached total backwards.
+static RAISE_TO: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local current = tonumber(redis.call('GET', KEYS[1]))
+        local candidate = tonumber(ARGV[1])
+        if current == nil or current < candidate then
+            redis.call('SET', KEYS[1], ARGV[1])
+            return 1
+        end
+        return 0
+        ",
+    )
+});
+
+/// The Redis pool, with every call bounded by the store timeout.
+#[derive(Clone)]
+pub struct Redis {
+    pool: Pool,
+    timeout: Duration,
+    addr: String,
+    visits_key: String,
+    total_key: String,
+    check_key: String,
+}
+
+impl Redis {
+    /// Builds the pool. Connections are opened lazily, so this never waits for the server.
+    pub fn new(settings: &Settings) -> Self {
+        let timeout = settings.store_timeout;
+        let connection = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        let manager = Manager::new_with_config(settings.redis_url.as_str(), connection)
+            .expect("REDIS_URL was checked when the settings were read");
+        let pool = Pool::builder(manager)
+            .max_size(settings.redis_pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .build()
+            .expect("a pool with a runtime always builds");
+        let prefix = &settings.redis_key_prefix;
+        Self {
+            pool,
+            timeout,
+            addr: settings.redis_addr(),
+            visits_key: format!("{prefix}visits"),
+            total_key: format!("{prefix}access_total"),
+            check_key: format!("{prefix}cache_check"),
+        }
+    }
+
+    /// `host:port`, safe to log.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Waits until Redis answers `PING`, as start-up does.
+    pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
+        wait_for("redis", &self.addr, budget, async || {
+            self.ping().await.map(drop)
+        })
+        .await
+    }
+
+    /// Runs `call` on a pooled connection within the store timeout.
+    async fn within<T>(&self, call: impl AsyncFnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        within(self.timeout, async { Ok(self.pool.get().await?) }, call).await
+    }
+
+    /// Asks for `PING`; answers how long the round trip took.
+    pub async fn ping(&self) -> Result<Duration> {
+        let started = Instant::now();
+        self.within(async |connection| {
+            let _: String = redis::cmd("PING").query_async(connection).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(started.elapsed())
+    }
+
+    /// Counts one visit; answers the counter after it.
+    pub async fn count_visit(&self) -> Result<i64> {
+        self.within(async |connection| {
+            Ok(redis::cmd("INCR")
+                .arg(&self.visits_key)
+                .query_async(connection)
+                .await?)
+        })
+        .await
+    }
+
+    /// Sets the visit counter back to zero.
+    pub async fn reset_visits(&self) -> Result<()> {
+        self.within(async |connection| {
+            let () = redis::cmd("SET")
+                .arg(&self.visits_key)
+                .arg(0)
+                .query_async(connection)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The visit counter (0 before the first visit) and the cached access total, if cached.
+    pub async fn counters(&self) -> Result<(i64, Option<i64>)> {
+        self.within(async |connection| {
+            let (visits, total): (Option<i64>, Option<i64>) = redis::cmd("MGET")
+                .arg(&self.visits_key)
+                .arg(&self.total_key)
+                .query_async(connection)
+                .await?;
+            Ok((visits.unwrap_or(0), total))
+        })
+        .await
+    }
+
+    /// Raises the cached access total to `total`, unless it is already at least that.
+    pub async fn raise_cached_total(&self, total: i64) -> Result<()> {
+        self.within(async |connection| {
+            let _: i64 = RAISE_TO
+                .key(&self.total_key)
+                .arg(total)
+                .invoke_async(connection)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes a test key, reads it back and compares; answers how long that took.
+    pub async fn check(&self) -> Result<Duration> {
+        let started = Instant::now();
+        let token = format!(
+            "{}",
+            std::time::UNIX_EPOCH
+                .elapsed()
+                .unwrap_or_default()
+                .as_nanos()
+        );
+        // In one MULTI, so a concurrent check cannot overwrite the key in between.
+        let (read,): (Option<String>,) = self
+            .within(async |connection| {
+                Ok(redis::pipe()
+                    .atomic()
+                    .cmd("SET")
+                    .arg(&self.check_key)
+                    .arg(&token)
+                    .arg("EX")
+                    .arg(60)
+                    .ignore()
+                    .cmd("GET")
+                    .arg(&self.check_key)
+                    .query_async(connection)
+                    .await?)
+            })
+            .await?;
+        if read.as_deref() == Some(token.as_str()) {
+            Ok(started.elapsed())
+        } else {
+            Err(Error::CacheMismatch(read))
+        }
+    }
+}
