@@ -16,11 +16,11 @@ pub enum Error {
     Timeout,
     #[error("postgres")]
     Postgres(#[from] tokio_postgres::Error),
-    #[error("postgres pool")]
+    #[error("postgres")]
     PostgresPool(#[from] deadpool_postgres::PoolError),
     #[error("redis")]
     Redis(#[from] RedisError),
-    #[error("redis pool")]
+    #[error("redis")]
     RedisPool(#[from] deadpool_redis::PoolError),
     #[error("the access log writer has stopped")]
     WriterStopped,
@@ -38,14 +38,12 @@ impl Error {
     /// "connection refused" in a source, not in its own message.
     pub fn chain(&self) -> String {
         let mut line = self.to_string();
-        let mut source = self.source();
-        while let Some(cause) = source {
+        for cause in self.causes().filter(|cause| !is_pool_wrapper(*cause)) {
             let text = cause.to_string();
             if !line.contains(&text) {
                 line.push_str(": ");
                 line.push_str(&text);
             }
-            source = cause.source();
         }
         line
     }
@@ -127,6 +125,17 @@ impl Error {
         self.causes()
             .find_map(|cause| cause.downcast_ref::<RedisError>())
     }
+}
+
+/// deadpool's "error occurred while creating a new object", which only repeats its source.
+fn is_pool_wrapper(cause: &(dyn StdError + 'static)) -> bool {
+    matches!(
+        cause.downcast_ref::<deadpool_postgres::PoolError>(),
+        Some(deadpool_postgres::PoolError::Backend(_))
+    ) || matches!(
+        cause.downcast_ref::<deadpool_redis::PoolError>(),
+        Some(deadpool_redis::PoolError::Backend(_))
+    )
 }
 
 impl ResponseError for Error {
