@@ -1,0 +1,11 @@
+//! Tally's integration tests: one binary, so the crate links once. Every test
+//! talks to real PostgreSQL and Redis in a schema and key prefix of its own.
+
+mod checks;
+mod degradation;
+mod exactness;
+mod helpers;
+mod page;
+mod process;
+mod reset;
+mod stats;

@@ -1,0 +1,158 @@
+//! `GET /`: counting, the two numbers, the recent accesses, the headers.
+
+use crate::helpers::{element_text, spawn_app};
+
+#[tokio::test]
+async fn each_page_view_counts_once_in_each_store() {
+    let app = spawn_app().await;
+
+    let first = app.view().await;
+    let second = app.view().await;
+
+    assert_eq!(first.status, 200);
+    assert_eq!((first.visits(), first.access_total()), (1, 1));
+    assert_eq!((second.visits(), second.access_total()), (2, 2));
+    assert_eq!(app.ns.log_rows().await, 2);
+    assert_eq!(app.ns.redis_get("visits").await.as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn the_page_shows_both_numbers_side_by_side_with_a_reset_form() {
+    let app = spawn_app().await;
+
+    let page = app.view().await;
+
+    let visits_at = page.body.find("id=\"visits\"").expect("visits element");
+    let total_at = page
+        .body
+        .find("id=\"access-total\"")
+        .expect("access total element");
+    assert!(visits_at < total_at, "the Redis card comes first");
+    assert!(
+        page.body
+            .contains("<form class=\"reset\" method=\"post\" action=\"/reset\">")
+    );
+    assert!(
+        !page.body.contains("<script"),
+        "the page needs no JavaScript"
+    );
+    assert!(!page.body.contains("style=\""), "no inline style");
+}
+
+#[tokio::test]
+async fn only_page_views_count() {
+    let app = spawn_app().await;
+    for path in [
+        "/favicon.ico",
+        "/static/style.css",
+        "/static/favicon.svg",
+        "/api/stats",
+        "/db",
+        "/cache",
+        "/healthz",
+        "/readyz",
+        "/reset",
+        "/no-such-page",
+        "/index.html",
+    ] {
+        let status = app.get(path).await.status();
+        assert!(status.as_u16() < 500, "{path} answered {status}");
+    }
+
+    let stats = app.stats().await;
+
+    assert_eq!(stats.body["visits"], 0);
+    assert_eq!(stats.body["access_total"], 0);
+    assert_eq!(app.ns.log_rows().await, 0);
+    assert_eq!(app.view().await.visits(), 1);
+}
+
+#[tokio::test]
+async fn the_recent_accesses_show_user_agents_escaped() {
+    let app = spawn_app().await;
+    let hostile = r#"<script>alert("x")</script><img src=x onerror=alert(1)>"#;
+
+    app.view_as(hostile).await;
+    let page = app.view_as("second visitor").await;
+
+    assert!(!page.body.contains(hostile), "the user agent is shown raw");
+    assert!(!page.body.contains("<script>alert"));
+    assert!(page.body.contains("&#60;script&#62;") || page.body.contains("&lt;script&gt;"));
+    let newest = page.body.find("second visitor").expect("newest listed");
+    let older = page.body.find("alert").expect("older listed");
+    assert!(newest < older, "newest first");
+}
+
+#[tokio::test]
+async fn the_recent_list_holds_the_ten_newest_accesses() {
+    let app = spawn_app().await;
+    for n in 0..12 {
+        app.view_as(&format!("visitor-{n:02}")).await;
+    }
+
+    let page = app.view_as("visitor-12").await;
+
+    assert!(page.body.contains("visitor-12"));
+    assert!(page.body.contains("visitor-03"));
+    assert!(!page.body.contains("visitor-02"), "only ten are listed");
+    assert_eq!(page.body.matches("<time datetime=").count(), 10);
+}
+
+#[tokio::test]
+async fn html_answers_carry_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", "/no-such-page", "/reset"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().expect("csp");
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(headers.contains_key("referrer-policy"), "{path}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .expect("type")
+                .starts_with("text/html")
+        );
+    }
+    let page = app.get("/").await;
+    assert_eq!(page.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn unknown_paths_get_a_404_page_in_the_layout() {
+    let app = spawn_app().await;
+
+    let response = app.get("/no/such/page?x=1").await;
+
+    assert_eq!(response.status(), 404);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("<title>404 Not Found"), "{body}");
+    assert!(body.contains("href=\"/static/style.css\""));
+    assert_eq!(element_text(&body, "visits"), "", "a 404 shows no counter");
+}
+
+#[tokio::test]
+async fn static_assets_are_served_with_validators() {
+    let app = spawn_app().await;
+
+    let css = app.get("/static/style.css").await;
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/css")
+    );
+    assert!(css.headers().contains_key("etag"));
+
+    let favicon = app.get("/favicon.ico").await;
+    assert_eq!(favicon.status(), 200);
+    assert_eq!(favicon.headers()["content-type"], "image/svg+xml");
+
+    assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
+    assert_eq!(app.get("/static/%2e%2e/Cargo.toml").await.status(), 404);
+}
