@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::join;
 use tokio::time::{Instant, timeout_at};
 
@@ -91,12 +92,20 @@ impl AppState {
             let recorded = timeout_at(deadline, self.access_log.record(access))
                 .await
                 .map_err(|_| Error::Timeout)??;
-            // Keeps the total that /api/stats reads from falling behind this commit.
-            if let Ok(Err(error)) =
-                timeout_at(deadline, self.redis.raise_cached_total(recorded.total)).await
-            {
-                log::debug!("redis: cached access total not raised: {}", error.chain());
-            }
+            // Keeps the total that /api/stats reads from falling behind this commit:
+            // once per batch, and this view answers only after it.
+            let raise = recorded.batch.after_commit.get_or_init(|| {
+                let redis = self.redis.clone();
+                let total = recorded.batch.total;
+                async move {
+                    if let Err(error) = redis.raise_cached_total(total).await {
+                        log::debug!("redis: cached access total not raised: {}", error.chain());
+                    }
+                }
+                .boxed()
+                .shared()
+            });
+            let _ = timeout_at(deadline, raise.clone()).await;
             Ok(recorded)
         };
         let (visits, access) = join(timed(self.redis.count_visit()), timed(log)).await;

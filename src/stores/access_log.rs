@@ -6,12 +6,14 @@
 //! alone goes out at once; under load, views share commits instead of queueing
 //! behind each other for the totals row.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use deadpool_postgres::Object;
+use futures_util::future::{BoxFuture, Shared};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 
+use super::Guarded;
 use super::postgres::{Access, Postgres, recent};
 use crate::error::{Error, Result};
 
@@ -60,10 +62,23 @@ impl NewAccess {
 }
 
 /// A view's row is committed: the total after it, and the newest accesses.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Recorded {
     pub total: i64,
     pub recent: Arc<[Access]>,
+    /// What the views committed together share.
+    pub batch: Arc<Batch>,
+}
+
+/// Work to do once per committed batch rather than once per view.
+pub type AfterCommit = Shared<BoxFuture<'static, ()>>;
+
+/// The views committed in one statement.
+pub struct Batch {
+    /// The access total after the whole batch.
+    pub total: i64,
+    /// Started by the first view that needs it; the others wait on the same one.
+    pub after_commit: OnceLock<AfterCommit>,
 }
 
 struct Pending {
@@ -103,22 +118,33 @@ async fn write_batches(
     batch_max: usize,
     recent_limit: i64,
 ) {
+    let mut writer = Writer {
+        postgres,
+        connection: None,
+        recent_limit,
+    };
     let mut batch = Vec::with_capacity(batch_max);
     while inbox.recv_many(&mut batch, batch_max).await > 0 {
         batch.retain(|pending| !pending.reply.is_closed());
         if batch.is_empty() {
             continue;
         }
-        let written = timeout(postgres.timeout(), write(&postgres, &batch, recent_limit))
+        let limit = writer.postgres.timeout();
+        let written = timeout(limit, writer.write(&batch))
             .await
             .unwrap_or(Err(Error::Timeout));
         match written {
             Ok((total, recent)) => {
+                let shared = Arc::new(Batch {
+                    total,
+                    after_commit: OnceLock::new(),
+                });
                 let first = total - batch.len() as i64 + 1;
                 for (offset, pending) in batch.drain(..).enumerate() {
                     let recorded = Recorded {
                         total: first + offset as i64,
                         recent: Arc::clone(&recent),
+                        batch: Arc::clone(&shared),
                     };
                     let _ = pending.reply.send(Ok(recorded));
                 }
@@ -138,28 +164,38 @@ async fn write_batches(
     }
 }
 
-/// Writes one batch and reads the newest accesses, pipelined on one connection.
-async fn write(
-    postgres: &Postgres,
-    batch: &[Pending],
+/// The writer task's side: it keeps one connection from batch to batch, so a
+/// batch costs one round trip, not a checkout and a verification as well.
+struct Writer {
+    postgres: Postgres,
+    /// Dropped (closed) when a batch fails or times out; a new one is taken next time.
+    connection: Option<Guarded<Object>>,
     recent_limit: i64,
-) -> Result<(i64, Arc<[Access]>)> {
-    let client = postgres.connection().await?;
-    let (paths, agents): (Vec<&str>, Vec<&str>) = batch
-        .iter()
-        .map(|pending| {
-            (
-                pending.access.path.as_str(),
-                pending.access.user_agent.as_str(),
-            )
-        })
-        .unzip();
-    let (total, newest) = tokio::try_join!(
-        insert(&client, &paths, &agents),
-        recent(&client, recent_limit)
-    )?;
-    client.release();
-    Ok((total, newest.into()))
+}
+
+impl Writer {
+    /// Writes one batch and reads the newest accesses, pipelined on one connection.
+    async fn write(&mut self, batch: &[Pending]) -> Result<(i64, Arc<[Access]>)> {
+        let client = match self.connection.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => self.postgres.connection().await?,
+        };
+        let (paths, agents): (Vec<&str>, Vec<&str>) = batch
+            .iter()
+            .map(|pending| {
+                (
+                    pending.access.path.as_str(),
+                    pending.access.user_agent.as_str(),
+                )
+            })
+            .unzip();
+        let (total, newest) = tokio::try_join!(
+            insert(&client, &paths, &agents),
+            recent(&client, self.recent_limit)
+        )?;
+        self.connection = Some(client);
+        Ok((total, newest.into()))
+    }
 }
 
 async fn insert(client: &Object, paths: &[&str], agents: &[&str]) -> Result<i64> {
