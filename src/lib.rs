@@ -3,6 +3,7 @@
 pub mod config;
 pub mod error;
 pub mod healthcheck;
+pub mod limits;
 pub mod origin;
 pub mod routes;
 pub mod startup;

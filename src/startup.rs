@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use actix_files::{Files, NamedFile};
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::routes;
 use crate::state::AppState;
+use crate::{limits, routes};
 
 /// One log line per request: client, request line, status, size, duration.
 const LOG_FORMAT: &str = r#"%a "%r" %s %bB %Dms"#;
@@ -35,6 +35,7 @@ pub fn run(
         let static_dir = static_dir.clone();
         App::new()
             .app_data(state.clone())
+            .wrap(from_fn(limits::enforce))
             .wrap(security_headers())
             .wrap(Logger::new(LOG_FORMAT))
             .configure(move |cfg| configure(cfg, &static_dir))

@@ -2,9 +2,11 @@
 //! talks to real PostgreSQL and Redis in a schema and key prefix of its own.
 
 mod checks;
+mod containers;
 mod degradation;
 mod exactness;
 mod helpers;
+mod hostile;
 mod page;
 mod process;
 mod reset;
