@@ -1,0 +1,640 @@
+//! The page as people see it, in a real browser: Debian's headless Chromium driven
+//! through `chromedriver` (WebDriver, with the `fantoccini` crate). The test reloads,
+//! resets with the keyboard, stops Redis, checks the layout at 1280 and 375 px, runs
+//! axe-core in the page, and fails on any console error, CSP violation or failed
+//! request the browser reports.
+//!
+//! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian: `chromium-driver`,
+//! `chromium`) and axe-core (`scripts/install-axe.sh`, or `TALLY_AXE_JS`). Outside CI
+//! (no `CI` variable) a missing one skips that part with a message; under CI it fails.
+//! With `TALLY_SCREENSHOTS=1` the test saves the README's screenshots in
+//! `docs/screenshots/`.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::time::{Instant, sleep, timeout};
+
+use crate::helpers::{Namespace, RedisServer, TestApp, free_port, spawn_app_with};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Where `scripts/install-axe.sh` puts axe-core, under `$HOME`.
+const AXE_UNDER_HOME: &str = ".cache/tally-ci/axe/node_modules/axe-core/axe.min.js";
+/// The whole scenario; it takes a few seconds when all is well.
+const LIMIT: Duration = Duration::from_secs(120);
+/// axe rules that fail the test at any impact: the issue asks for landmarks and
+/// headings in order, which axe rates only "moderate".
+const STRUCTURE_RULES: [&str; 4] = [
+    "heading-order",
+    "page-has-heading-one",
+    "landmark-one-main",
+    "region",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_sees_the_numbers_rise_reset_and_degrade() {
+    if !required(
+        Path::new(CHROMEDRIVER).exists(),
+        "the browser test",
+        &format!("{CHROMEDRIVER} is missing (Debian: apt-get install chromium chromium-driver)"),
+    ) {
+        return;
+    }
+    let axe = axe_source();
+
+    let mut redis = RedisServer::start().await;
+    let app = spawn_app_with(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
+    let driver = Chromedriver::start().await;
+    let browser = driver.open().await;
+
+    timeout(LIMIT, scenario(&app, &browser, &mut redis, axe.as_deref()))
+        .await
+        .expect("the browser scenario finished in time");
+
+    browser.client.close().await.expect("close the browser");
+}
+
+async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe: Option<&str>) {
+    // Three loads: each raises both numbers by exactly one; the stylesheet, the
+    // icon and whatever else the browser fetches by itself count for nothing.
+    browser.goto(&app.url("/")).await;
+    assert_eq!(
+        browser.numbers().await,
+        ("1".into(), "1".into()),
+        "first view"
+    );
+    browser.assert_clean("the first view").await;
+    for expected in ["2", "3"] {
+        browser.client.refresh().await.expect("reload");
+        assert_eq!(
+            browser.numbers().await,
+            (expected.to_owned(), expected.to_owned()),
+            "each reload counts once in each store"
+        );
+        browser.assert_clean("a reload").await;
+    }
+    assert_eq!(
+        app.ns.log_rows().await,
+        3,
+        "only the three page views are in the log, not the browser's other requests"
+    );
+    let stats = app.stats().await.body;
+    assert_eq!(
+        (stats["visits"].clone(), stats["access_total"].clone()),
+        (json!(3), json!(3))
+    );
+
+    // Desktop: the two cards side by side, nothing wider than the window.
+    browser.resize(1280, 900).await;
+    let layout = browser.layout().await;
+    assert!(
+        (layout.visits.top - layout.access.top).abs() < 1.0
+            && layout.access.left >= layout.visits.right,
+        "at 1280 px the cards stand side by side: {layout:?}"
+    );
+    assert!(
+        layout.fits(),
+        "at 1280 px the page scrolls sideways: {layout:?}"
+    );
+    browser
+        .check_accessibility(axe, "light theme, 1280 px")
+        .await;
+    browser.with_dark_theme(true).await;
+    browser
+        .check_accessibility(axe, "dark theme, 1280 px")
+        .await;
+    browser.with_dark_theme(false).await;
+    browser.screenshot("desktop").await;
+
+    // Phone: stacked, no sideways scrolling.
+    browser.resize(375, 900).await;
+    let layout = browser.layout().await;
+    assert_eq!(
+        layout.inner_width, 375.0,
+        "the window is really 375 px wide"
+    );
+    assert!(
+        layout.fits(),
+        "at 375 px the page scrolls sideways: {layout:?}"
+    );
+    assert!(
+        layout.access.top >= layout.visits.bottom,
+        "at 375 px the cards are stacked: {layout:?}"
+    );
+    browser.check_accessibility(axe, "375 px").await;
+    browser.screenshot("phone").await;
+
+    // Reset with the keyboard alone: Tab to the button, see its focus, press Enter.
+    browser.resize(1280, 900).await;
+    browser.tab_to("form.reset button").await;
+    let outline = browser
+        .js("const s = getComputedStyle(document.activeElement); return [s.outlineStyle, parseFloat(s.outlineWidth)];")
+        .await;
+    assert!(
+        outline[0] != "none" && outline[1].as_f64().unwrap_or(0.0) >= 2.0,
+        "the focused reset button shows its focus: {outline}"
+    );
+    browser.press(Key::Enter).await;
+    browser.wait_for_url("/?reset=1").await;
+    assert_eq!(
+        browser.numbers().await,
+        ("1".into(), "4".into()),
+        "after a reset visits start again and the access log is kept"
+    );
+    let notice = browser.text_of(Locator::Css("[role=status]")).await;
+    assert!(
+        notice.contains("reset"),
+        "the page says it was reset: {notice:?}"
+    );
+    browser.assert_clean("the reset").await;
+
+    // Redis down: its card says so, the access log keeps counting.
+    redis.stop();
+    for expected in ["5", "6"] {
+        browser.goto(&app.url("/")).await;
+        assert_eq!(
+            browser.numbers().await,
+            ("unavailable".into(), expected.to_owned()),
+            "with Redis down the other card still counts"
+        );
+    }
+    let card = browser
+        .text_of(Locator::XPath("//*[@id='visits']/ancestor::section"))
+        .await;
+    assert!(
+        card.contains("Redis is down"),
+        "the card says why: {card:?}"
+    );
+    let other = browser
+        .text_of(Locator::XPath("//*[@id='access-total']/ancestor::section"))
+        .await;
+    assert!(
+        !other.contains("unavailable"),
+        "the PostgreSQL card is not down: {other:?}"
+    );
+    browser.check_accessibility(axe, "Redis down").await;
+    browser.assert_clean("the degraded page").await;
+    browser.screenshot("degraded").await;
+
+    // The reset needs Redis: with it down, the button leads to a 503 page in the
+    // same layout, and so does an unknown address to a 404 page.
+    browser
+        .client
+        .find(Locator::Css("form.reset button"))
+        .await
+        .expect("the reset button")
+        .click()
+        .await
+        .expect("press reset");
+    browser.wait_for_url("/reset").await;
+    let heading = browser.text_of(Locator::Css("h1")).await;
+    assert_eq!(heading, "Service Unavailable", "the 503 page says so");
+    let page = browser.text_of(Locator::Css("main")).await;
+    assert!(
+        page.contains("did not answer"),
+        "the 503 page says why: {page:?}"
+    );
+    browser
+        .check_accessibility_of(axe, "the 503 page", Some(503))
+        .await;
+    browser.assert_clean_but("the 503 page", Some(503)).await;
+
+    browser.goto(&app.url("/no/such/page")).await;
+    let heading = browser.text_of(Locator::Css("h1")).await;
+    assert_eq!(heading, "Not Found", "the 404 page says so");
+    browser
+        .check_accessibility_of(axe, "the 404 page", Some(404))
+        .await;
+    browser.assert_clean_but("the 404 page", Some(404)).await;
+}
+
+/// True when `present`; otherwise a failure under CI, or a skip of `part` with a message.
+fn required(present: bool, part: &str, missing: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set, so the browser test may not skip {part}: {missing}"
+    );
+    // Straight to stderr: the test harness swallows println! of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "browser test: skipping {part}: {missing}; set CI=1 to make this a failure"
+    );
+    false
+}
+
+/// axe-core's script, from `TALLY_AXE_JS` or where `scripts/install-axe.sh` puts it.
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("TALLY_AXE_JS")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(AXE_UNDER_HOME)))
+        .unwrap_or_else(|| PathBuf::from(AXE_UNDER_HOME));
+    let source = std::fs::read_to_string(&path).ok();
+    required(
+        source.is_some(),
+        "the accessibility checks",
+        &format!(
+            "{} is missing (scripts/install-axe.sh installs it)",
+            path.display()
+        ),
+    );
+    source
+}
+
+/// `chromedriver` on a free port, in a process group of its own so that the browser
+/// it starts goes down with it, even when the test panics.
+struct Chromedriver {
+    child: Child,
+    url: String,
+}
+
+impl Chromedriver {
+    async fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{CHROMEDRIVER} starts: {e}"));
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let status = format!("{}/status", driver.url);
+        let started = Instant::now();
+        loop {
+            if let Ok(answer) = reqwest::get(&status).await
+                && let Ok(body) = answer.json::<Value>().await
+                && body["value"]["ready"] == true
+            {
+                return driver;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "chromedriver did not answer on {status}"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A fresh headless Chromium (chromedriver gives it a temporary profile).
+    async fn open(&self) -> Browser {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                    "--window-size=1280,900",
+                ],
+            }),
+        );
+        // The console, including CSP violations and failed loads, readable over WebDriver.
+        capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("chromium starts under chromedriver ({CHROMIUM}): {e}"));
+        let session = client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a WebDriver session");
+        Browser {
+            client,
+            session: format!("{}/session/{session}", self.url),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let group = -(self.child.id() as libc::pid_t);
+        // SAFETY: kill(2) with a negative pid signals the process group we created.
+        unsafe { libc::kill(group, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser window, with the checks the scenario makes on it.
+struct Browser {
+    client: Client,
+    /// `http://127.0.0.1:port/session/id`, for chromedriver's own commands.
+    session: String,
+    http: reqwest::Client,
+}
+
+#[derive(Debug)]
+struct Rect {
+    top: f64,
+    left: f64,
+    right: f64,
+    bottom: f64,
+}
+
+#[derive(Debug)]
+struct Layout {
+    visits: Rect,
+    access: Rect,
+    inner_width: f64,
+    client_width: f64,
+    scroll_width: f64,
+}
+
+impl Layout {
+    /// Nothing sticks out sideways (clientWidth leaves out a scrollbar, if any).
+    fn fits(&self) -> bool {
+        self.scroll_width <= self.client_width && self.scroll_width <= self.inner_width
+    }
+}
+
+impl Browser {
+    async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("load {url}: {e}"));
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{}", &script[..script.len().min(200)]))
+    }
+
+    async fn text_of(&self, locator: Locator<'_>) -> String {
+        self.client
+            .find(locator)
+            .await
+            .unwrap_or_else(|e| panic!("find {locator:?}: {e}"))
+            .text()
+            .await
+            .expect("element text")
+    }
+
+    /// The two numbers as the page shows them.
+    async fn numbers(&self) -> (String, String) {
+        (
+            self.text_of(Locator::Id("visits")).await,
+            self.text_of(Locator::Id("access-total")).await,
+        )
+    }
+
+    async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+    }
+
+    async fn layout(&self) -> Layout {
+        let v = self
+            .js("const card = id => { const r = document.getElementById(id).closest('section').getBoundingClientRect(); \
+                   return [r.top, r.left, r.right, r.bottom]; }; \
+                 const d = document.documentElement; \
+                 return [card('visits'), card('access-total'), [window.innerWidth, d.clientWidth, d.scrollWidth]];")
+            .await;
+        let n = |a: usize, b: usize| v[a][b].as_f64().expect("a number");
+        let rect = |a| Rect {
+            top: n(a, 0),
+            left: n(a, 1),
+            right: n(a, 2),
+            bottom: n(a, 3),
+        };
+        Layout {
+            visits: rect(0),
+            access: rect(1),
+            inner_width: n(2, 0),
+            client_width: n(2, 1),
+            scroll_width: n(2, 2),
+        }
+    }
+
+    /// A command of chromedriver's own (not in the WebDriver standard).
+    async fn chromedriver(&self, path: &str, body: Value) -> Value {
+        let answer = self
+            .http
+            .post(format!("{}/{path}", self.session))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver {path}: {e}"));
+        let status = answer.status();
+        let body: Value = answer.json().await.expect("chromedriver answers JSON");
+        assert!(status.is_success(), "chromedriver {path}: {status} {body}");
+        body["value"].clone()
+    }
+
+    async fn with_dark_theme(&self, dark: bool) {
+        let scheme = if dark { "dark" } else { "light" };
+        self.chromedriver(
+            "goog/cdp/execute",
+            json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": { "features": [{ "name": "prefers-color-scheme", "value": scheme }] },
+            }),
+        )
+        .await;
+        let query = format!("return matchMedia('(prefers-color-scheme: {scheme})').matches;");
+        assert_eq!(
+            self.js(&query).await,
+            true,
+            "the page sees the {scheme} theme"
+        );
+    }
+
+    /// Console errors and warnings (CSP violations and failed loads among them) since
+    /// the last call, and any request the page made that failed.
+    async fn problems(&self) -> Vec<String> {
+        let log = self
+            .chromedriver("se/log", json!({ "type": "browser" }))
+            .await;
+        let mut problems: Vec<String> = log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| matches!(entry["level"].as_str(), Some("SEVERE" | "WARNING")))
+            .map(|entry| format!("console {}: {}", entry["level"], entry["message"]))
+            .collect();
+        let failed = self
+            .js("return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')] \
+                   .filter(e => e.responseStatus >= 400).map(e => e.name + ' answered ' + e.responseStatus);")
+            .await;
+        problems.extend(
+            failed
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|line| format!("request {line}")),
+        );
+        problems
+    }
+
+    /// The page loaded its stylesheet and nothing went wrong in the browser.
+    async fn assert_clean(&self, when: &str) {
+        self.assert_clean_but(when, None).await;
+    }
+
+    /// The same for a page that answered `status` on purpose, as an error page does:
+    /// the browser reports that answer, and nothing else may go wrong.
+    async fn assert_clean_but(&self, when: &str, status: Option<u16>) {
+        let rules = self
+            .js("const sheet = document.styleSheets[0]; return sheet ? sheet.cssRules.length : 0;")
+            .await;
+        assert!(
+            rules.as_u64().unwrap_or(0) > 0,
+            "after {when} the stylesheet applies"
+        );
+        let mut problems = self.problems().await;
+        if let Some(status) = status {
+            let page = self.client.current_url().await.expect("current url");
+            let expected = [
+                format!(
+                    "{page} - Failed to load resource: the server responded with a status of {status}"
+                ),
+                format!("request \"{page} answered {status}\""),
+            ];
+            problems.retain(|problem| !expected.iter().any(|e| problem.contains(e.as_str())));
+        }
+        assert!(
+            problems.is_empty(),
+            "after {when} the browser reported:\n{}",
+            problems.join("\n")
+        );
+    }
+
+    /// Runs axe-core in the page; fails on serious or critical violations, and on
+    /// any of [`STRUCTURE_RULES`].
+    async fn check_accessibility(&self, axe: Option<&str>, when: &str) {
+        self.check_accessibility_of(axe, when, None).await;
+    }
+
+    /// The same on a page that answered `status` on purpose.
+    async fn check_accessibility_of(&self, axe: Option<&str>, when: &str, status: Option<u16>) {
+        let Some(axe) = axe else { return };
+        // WebDriver's scripts are not the page's, so its CSP does not block them.
+        let loaded = self
+            .js(&format!(
+                "if (!window.axe) {{\n{axe}\n}}\nreturn typeof window.axe;"
+            ))
+            .await;
+        assert_eq!(loaded, "object", "axe-core loads into the page");
+        let violations = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations.map(v => ({
+                       id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + n.failureSummary) }))))
+                   .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));",
+                vec![],
+            )
+            .await
+            .expect("axe runs");
+        let violations = violations.as_array().cloned().unwrap_or_default();
+        let (blocking, minor): (Vec<_>, Vec<_>) = violations.iter().partition(|v| {
+            matches!(v["impact"].as_str(), Some("serious" | "critical"))
+                || STRUCTURE_RULES.iter().any(|rule| v["id"] == *rule)
+        });
+        for v in &minor {
+            let _ = writeln!(
+                std::io::stderr(),
+                "browser test: axe ({when}): {} {}: {}",
+                v["impact"],
+                v["id"],
+                v["help"]
+            );
+        }
+        assert!(
+            blocking.is_empty(),
+            "axe ({when}) found accessibility problems:\n{}",
+            serde_json::to_string_pretty(&blocking).unwrap_or_default()
+        );
+        self.assert_clean_but(&format!("the accessibility check ({when})"), status)
+            .await;
+    }
+
+    async fn press(&self, key: Key) {
+        let key = char::from(key);
+        self.client
+            .perform_actions(
+                KeyActions::new("keyboard".into())
+                    .then(KeyAction::Down { value: key })
+                    .then(KeyAction::Up { value: key }),
+            )
+            .await
+            .expect("press a key");
+    }
+
+    /// Presses Tab until the element matching `selector` has the focus.
+    async fn tab_to(&self, selector: &str) {
+        let check = format!("return document.activeElement.matches({selector:?});");
+        for _ in 0..20 {
+            self.press(Key::Tab).await;
+            if self.js(&check).await == true {
+                return;
+            }
+        }
+        panic!("Tab never reached {selector}");
+    }
+
+    async fn wait_for_url(&self, ending: &str) {
+        let started = Instant::now();
+        loop {
+            let url = self.client.current_url().await.expect("current url");
+            let here = format!(
+                "{}{}",
+                url.path(),
+                url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            );
+            if here == ending && self.js("return document.readyState;").await == "complete" {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the browser did not reach {ending} (it is at {url})"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Takes a screenshot of the whole page (the window grows to its height for a
+    /// moment); keeps it in `docs/screenshots/` when `TALLY_SCREENSHOTS=1`.
+    async fn screenshot(&self, name: &str) {
+        let (width, height) = self.client.get_window_size().await.expect("window size");
+        let sizes = self
+            .js("return [window.outerHeight - window.innerHeight, document.documentElement.scrollHeight];")
+            .await;
+        let page_height = sizes[0].as_u64().unwrap_or(0) + sizes[1].as_u64().unwrap_or(0);
+        self.resize(width as u32, page_height as u32).await;
+        let png = self.client.screenshot().await.expect("screenshot");
+        self.resize(width as u32, height as u32).await;
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        if std::env::var("TALLY_SCREENSHOTS").as_deref() == Ok("1") {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+            std::fs::create_dir_all(&dir).expect("docs/screenshots");
+            std::fs::write(dir.join(format!("{name}.png")), png).expect("save the screenshot");
+        }
+    }
+}
