@@ -178,7 +178,7 @@ impl Writer {
     async fn write(&mut self, batch: &[Pending]) -> Result<(i64, Arc<[Access]>)> {
         let client = match self.connection.take() {
             Some(client) if !client.is_closed() => client,
-            _ => self.postgres.connection().await?,
+            _ => self.postgres.writer_connection().await?,
         };
         let (paths, agents): (Vec<&str>, Vec<&str>) = batch
             .iter()

@@ -31,12 +31,15 @@ pub struct Access {
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
+    /// The access log writer's own connection, so that it never waits for the
+    /// readers' pool and the readers never wait for it.
+    writer: Pool,
     timeout: Duration,
     addr: String,
 }
 
 impl Postgres {
-    /// Builds the pool. Connections are opened lazily, so this never waits for the server.
+    /// Builds the pools. Connections are opened lazily, so this never waits for the server.
     pub fn new(settings: &Settings) -> Self {
         let timeout = settings.store_timeout;
         let mut config = settings.database.clone();
@@ -45,24 +48,27 @@ impl Postgres {
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             .application_name("tally");
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                // `Fast` would hand out a connection to a server that has stalled.
-                recycling_method: RecyclingMethod::Verified,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(settings.pg_pool_size)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(timeout))
-            .create_timeout(Some(timeout))
-            .recycle_timeout(Some(timeout))
-            .build()
-            .expect("a pool with a runtime always builds");
+        let pool = |size| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    // `Fast` would hand out a connection to a server that has stalled.
+                    recycling_method: RecyclingMethod::Verified,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(timeout))
+                .create_timeout(Some(timeout))
+                .recycle_timeout(Some(timeout))
+                .build()
+                .expect("a pool with a runtime always builds")
+        };
         Self {
-            pool,
+            pool: pool(settings.pg_pool_size),
+            writer: pool(1),
             timeout,
             addr: settings.database_addr(),
         }
@@ -80,6 +86,11 @@ impl Postgres {
     /// A connection that is closed if the call using it is cut short.
     pub async fn connection(&self) -> Result<Guarded<Object>> {
         Ok(Guarded::new(self.pool.get().await?))
+    }
+
+    /// The writer's connection, closed like [`Postgres::connection`]'s if cut short.
+    pub async fn writer_connection(&self) -> Result<Guarded<Object>> {
+        Ok(Guarded::new(self.writer.get().await?))
     }
 
     /// Waits until PostgreSQL answers a query, as start-up does.
