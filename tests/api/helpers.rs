@@ -4,8 +4,11 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deadpool_redis::redis;
@@ -43,8 +46,14 @@ pub struct Namespace {
 
 impl Namespace {
     pub async fn create() -> Self {
+        Self::on(&database_url()).await
+    }
+
+    /// A namespace in the PostgreSQL at `url` (a private server, say). Queries
+    /// through [`Namespace::postgres`] still go to the shared one.
+    pub async fn on(url: &str) -> Self {
         let schema = unique("tally_test");
-        let admin = connect(&database_url()).await;
+        let admin = connect(url).await;
         admin
             .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .await
@@ -63,7 +72,12 @@ impl Namespace {
 
     /// A client whose queries run in this namespace's schema.
     pub async fn postgres(&self) -> tokio_postgres::Client {
-        connect(&self.database_url_via(&database_url())).await
+        self.postgres_at(&database_url()).await
+    }
+
+    /// The same, on the PostgreSQL at `url`.
+    pub async fn postgres_at(&self, url: &str) -> tokio_postgres::Client {
+        connect(&self.database_url_via(url)).await
     }
 
     /// Rows in this namespace's access log.
@@ -369,7 +383,9 @@ impl Drop for RedisServer {
 pub enum Mode {
     /// Forwards both ways.
     Pass,
-    /// Keeps connections open and forwards nothing, like a hung server.
+    /// Keeps connections open and forwards nothing, like a hung server. The
+    /// connections open when the stall began stay silent for good, like a
+    /// connection through a network that lost it; new ones wait for the next mode.
     Stall,
     /// Closes every connection, like a server that went away.
     Cut,
@@ -379,6 +395,7 @@ pub enum Mode {
 pub struct Proxy {
     pub port: u16,
     mode: watch::Sender<Mode>,
+    opened: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -389,12 +406,20 @@ impl Proxy {
         let port = listener.local_addr().expect("proxy addr").port();
         let (mode, _) = watch::channel(Mode::Pass);
         let modes = mode.clone();
+        let opened = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&opened);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(relay(client, target, modes.subscribe()));
+                let counter = Arc::clone(&counter);
+                tokio::spawn(relay(client, target, modes.subscribe(), counter));
             }
         });
-        Self { port, mode }
+        Self { port, mode, opened }
+    }
+
+    /// How many connections to the target the proxy has opened so far.
+    pub fn connections_opened(&self) -> usize {
+        self.opened.load(Ordering::SeqCst)
     }
 
     /// A proxy in front of the shared PostgreSQL.
@@ -441,13 +466,19 @@ async fn wait_for_mode(modes: &mut watch::Receiver<Mode>, wanted: impl Fn(Mode) 
     }
 }
 
-async fn relay(mut client: TcpStream, target: SocketAddr, mut modes: watch::Receiver<Mode>) {
+async fn relay(
+    mut client: TcpStream,
+    target: SocketAddr,
+    mut modes: watch::Receiver<Mode>,
+    opened: Arc<AtomicUsize>,
+) {
     if wait_for_mode(&mut modes, |mode| mode != Mode::Stall).await == Mode::Cut {
         return;
     }
     let Ok(mut upstream) = TcpStream::connect(target).await else {
         return;
     };
+    opened.fetch_add(1, Ordering::SeqCst);
     tokio::select! {
         _ = copy_bidirectional(&mut client, &mut upstream) => return,
         mode = wait_for_mode(&mut modes, |mode| mode != Mode::Pass) => {
@@ -456,6 +487,145 @@ async fn relay(mut client: TcpStream, target: SocketAddr, mut modes: watch::Rece
             }
         }
     }
-    // Stalled: hold both ends open, silent, until the test moves on; then close.
-    wait_for_mode(&mut modes, |mode| mode != Mode::Stall).await;
+    // Stalled: hold both ends open and silent until the proxy cuts or goes away.
+    wait_for_mode(&mut modes, |mode| mode == Mode::Cut).await;
+}
+
+/// A private PostgreSQL cluster this test may kill and start again. It runs
+/// as the `postgres` user when the tests run as root (PostgreSQL refuses root).
+pub struct PostgresServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl PostgresServer {
+    /// Creates a cluster in a temporary directory and starts it.
+    pub async fn start() -> Self {
+        let dir = std::env::temp_dir().join(unique("tally_pg"));
+        std::fs::create_dir_all(&dir).expect("cluster directory");
+        let mut server = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        server.chown();
+        let status = server
+            .command("initdb")
+            .args(["-D", "data", "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("initdb runs (is PostgreSQL installed?)");
+        assert!(status.success(), "initdb failed");
+        server.start_again().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the cluster (after a crash this runs recovery) and waits until it answers.
+    pub async fn start_again(&mut self) {
+        let url = self.url();
+        let started = Instant::now();
+        loop {
+            let child = self
+                .command("postgres")
+                .args(["-D", "data", "-p", &self.port.to_string()])
+                .args(["-c", "listen_addresses=127.0.0.1"])
+                .arg("-c")
+                .arg(format!("unix_socket_directories={}", self.dir.display()))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("postgres starts");
+            self.child = Some(child);
+            let up = eventually(Duration::from_secs(10), async || {
+                let exited = self
+                    .child
+                    .as_mut()
+                    .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+                exited
+                    || tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                        .await
+                        .is_ok()
+            })
+            .await;
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if up.is_some() && !exited {
+                return;
+            }
+            // The killed server's backends may still hold shared memory; try again.
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "private postgres did not start"
+            );
+            sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// `kill -9` of the postmaster and every backend, as a crash of the machine
+    /// or the container would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn bin(name: &str) -> PathBuf {
+        let bindir = Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .filter(|dir| !dir.is_empty())
+            .unwrap_or_else(|| "/usr/lib/postgresql/15/bin".to_owned());
+        PathBuf::from(bindir).join(name)
+    }
+
+    fn command(&self, name: &str) -> Command {
+        let mut command = Command::new(Self::bin(name));
+        command.current_dir(&self.dir);
+        if let Some((uid, gid)) = postgres_user() {
+            command.uid(uid).gid(gid);
+        }
+        command
+    }
+
+    fn chown(&self) {
+        if let Some((uid, gid)) = postgres_user() {
+            std::os::unix::fs::chown(&self.dir, Some(uid), Some(gid))
+                .expect("chown the cluster dir");
+        }
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The `postgres` user's uid and gid, when the tests run as root.
+fn postgres_user() -> Option<(u32, u32)> {
+    let root =
+        std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if !root.unwrap_or(false) {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let line = passwd.lines().find(|line| line.starts_with("postgres:"))?;
+    let mut fields = line.split(':').skip(2);
+    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }

@@ -6,6 +6,7 @@ mod checks;
 mod containers;
 mod degradation;
 mod exactness;
+mod faults;
 mod helpers;
 mod hostile;
 mod page;

@@ -1,0 +1,357 @@
+//! Store faults in the middle of bursts of concurrent views, with the default
+//! 2 s store timeout: every view answers within 3.5 s showing the other store's
+//! number, `/readyz` says 503, the store is used again within 5 s of coming
+//! back, and no acknowledged access-log row is lost or duplicated.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep};
+
+use crate::helpers::{
+    Mode, Namespace, PostgresServer, Proxy, RedisServer, TestApp, database_url, element_text,
+    spawn_app_with,
+};
+
+/// The longest a view may take with the default store timeout.
+const VIEW_LIMIT: Duration = Duration::from_millis(3500);
+/// How soon a store that is back must be used again.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(5);
+
+/// One view of a burst: when it started and ended, and what it showed.
+#[derive(Debug, Clone)]
+struct Seen {
+    agent: String,
+    started: Instant,
+    took: Duration,
+    status: u16,
+    visits: Option<i64>,
+    access_total: Option<i64>,
+}
+
+impl Seen {
+    fn both(&self) -> bool {
+        self.visits.is_some() && self.access_total.is_some()
+    }
+}
+
+/// Views from `workers` concurrent clients until `stop` is set.
+fn burst(app: &TestApp, workers: usize, stop: Arc<AtomicBool>) -> JoinSet<Vec<Seen>> {
+    let mut tasks = JoinSet::new();
+    for worker in 0..workers {
+        let client = app.client.clone();
+        let url = app.url("/");
+        let stop = Arc::clone(&stop);
+        tasks.spawn(async move {
+            let mut seen = Vec::new();
+            for n in 0.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let agent = format!("burst-{worker}-{n}");
+                let started = Instant::now();
+                let response = client.get(&url).header("User-Agent", &agent).send().await;
+                let (status, body) = match response {
+                    Ok(response) => (
+                        response.status().as_u16(),
+                        response.text().await.unwrap_or_default(),
+                    ),
+                    Err(_) => (0, String::new()),
+                };
+                seen.push(Seen {
+                    agent,
+                    started,
+                    took: started.elapsed(),
+                    status,
+                    visits: element_text(&body, "visits").parse().ok(),
+                    access_total: element_text(&body, "access-total").parse().ok(),
+                });
+                sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        });
+    }
+    tasks
+}
+
+/// Which stores a fault takes away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Down {
+    Redis,
+    Postgres,
+    Both,
+}
+
+/// Runs a burst, breaks the stores with `fault`, checks the page while they are
+/// broken, mends them with `mend`, and checks recovery and the log.
+async fn survive(
+    app: &TestApp,
+    postgres_url: &str,
+    down: Down,
+    fault: impl AsyncFnOnce(),
+    mend: impl AsyncFnOnce(),
+) {
+    let first = app.view().await;
+    assert!(
+        first.visits().min(first.access_total()) > 0,
+        "both stores work at first"
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks = burst(app, 8, Arc::clone(&stop));
+    sleep(Duration::from_millis(700)).await;
+
+    fault().await;
+    let broken_at = Instant::now();
+    sleep(Duration::from_millis(2500)).await;
+    let readyz = app.get("/readyz").await.status();
+    sleep(Duration::from_millis(1500)).await;
+    let mending_at = Instant::now();
+    mend().await;
+    let mended_at = Instant::now();
+    sleep(RECOVERY_LIMIT + Duration::from_secs(2)).await;
+    stop.store(true, Ordering::SeqCst);
+    let seen: Vec<Seen> = tasks.join_all().await.into_iter().flatten().collect();
+
+    assert_eq!(readyz, 503, "/readyz while {down:?} was down");
+    for view in &seen {
+        assert_eq!(view.status, 200, "{view:?}");
+        assert!(
+            view.took <= VIEW_LIMIT,
+            "a view took {:?}: {view:?}",
+            view.took
+        );
+    }
+    // Views that began after the stores broke (and ended before they were
+    // mended) show the other store's number and not the broken one's.
+    let settled = broken_at + Duration::from_millis(300);
+    let during: Vec<&Seen> = seen
+        .iter()
+        .filter(|v| v.started > settled && v.started + v.took < mending_at)
+        .collect();
+    assert!(!during.is_empty(), "no view ran while the stores were down");
+    for view in &during {
+        let shown = (view.visits.is_some(), view.access_total.is_some());
+        let expected = match down {
+            Down::Redis => (false, true),
+            Down::Postgres => (true, false),
+            Down::Both => (false, false),
+        };
+        assert_eq!(shown, expected, "while {down:?} was down: {view:?}");
+    }
+    let after: Vec<&Seen> = seen
+        .iter()
+        .filter(|v| v.started > mended_at + RECOVERY_LIMIT)
+        .collect();
+    assert!(!after.is_empty(), "no view ran after recovery");
+    for view in after {
+        assert!(
+            view.both(),
+            "still degraded 5 s after {down:?} came back: {view:?}"
+        );
+    }
+    assert!(
+        seen.iter()
+            .filter(|v| v.started < broken_at)
+            .any(Seen::both)
+    );
+
+    // Every view that showed an access total has exactly one row in the log.
+    let log = app.ns.postgres_at(postgres_url).await;
+    let rows = log
+        .query(
+            "SELECT user_agent, count(*) FROM access_log GROUP BY user_agent",
+            &[],
+        )
+        .await
+        .expect("rows per agent");
+    let rows: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert!(rows.values().all(|n| *n == 1), "a row was written twice");
+    for view in seen.iter().filter(|v| v.access_total.is_some()) {
+        assert_eq!(
+            rows.get(&view.agent),
+            Some(&1),
+            "acknowledged row lost: {view:?}"
+        );
+    }
+    let total: i64 = log
+        .query_one("SELECT total FROM access_totals", &[])
+        .await
+        .expect("total")
+        .get(0);
+    assert_eq!(
+        total,
+        rows.len() as i64,
+        "the running total matches the log"
+    );
+}
+
+async fn app_behind(redis: &Proxy, postgres: &Proxy, overrides: &[(&str, String)]) -> TestApp {
+    let ns = Namespace::create().await;
+    let mut settings = vec![
+        ("REDIS_URL", format!("redis://127.0.0.1:{}", redis.port)),
+        ("DATABASE_URL", postgres.database_url(&ns)),
+    ];
+    settings.extend(overrides.iter().cloned());
+    spawn_app_with(ns, &settings).await
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+#[tokio::test]
+async fn redis_killed_mid_burst() {
+    let mut redis = RedisServer::start().await;
+    let app = spawn_app_with(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
+    let redis = tokio::sync::Mutex::new(&mut redis);
+    survive(
+        &app,
+        &database_url(),
+        Down::Redis,
+        async || redis.lock().await.stop(),
+        async || {
+            let mut server = redis.lock().await;
+            server.start_again().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn redis_stalled_mid_burst() {
+    let redis = RedisServer::start().await;
+    let redis_proxy = Proxy::start(local(redis.port)).await;
+    let pg_proxy = Proxy::postgres().await;
+    let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
+    survive(
+        &app,
+        &database_url(),
+        Down::Redis,
+        async || redis_proxy.set(Mode::Stall),
+        async || redis_proxy.set(Mode::Pass),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_cut_mid_burst() {
+    let redis = RedisServer::start().await;
+    let redis_proxy = Proxy::start(local(redis.port)).await;
+    let pg_proxy = Proxy::postgres().await;
+    let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
+    survive(
+        &app,
+        &database_url(),
+        Down::Postgres,
+        async || pg_proxy.set(Mode::Cut),
+        async || pg_proxy.set(Mode::Pass),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_stalled_mid_burst() {
+    let redis = RedisServer::start().await;
+    let redis_proxy = Proxy::start(local(redis.port)).await;
+    let pg_proxy = Proxy::postgres().await;
+    let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
+    survive(
+        &app,
+        &database_url(),
+        Down::Postgres,
+        async || pg_proxy.set(Mode::Stall),
+        async || pg_proxy.set(Mode::Pass),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn both_stores_cut_mid_burst() {
+    let redis = RedisServer::start().await;
+    let redis_proxy = Proxy::start(local(redis.port)).await;
+    let pg_proxy = Proxy::postgres().await;
+    let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
+    survive(
+        &app,
+        &database_url(),
+        Down::Both,
+        async || {
+            redis_proxy.set(Mode::Cut);
+            pg_proxy.set(Mode::Cut);
+        },
+        async || {
+            redis_proxy.set(Mode::Pass);
+            pg_proxy.set(Mode::Pass);
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_killed_with_sigkill_mid_burst_loses_no_acknowledged_row() {
+    let mut postgres = PostgresServer::start().await;
+    let ns = Namespace::on(&postgres.url()).await;
+    let app = spawn_app_with(
+        ns.clone(),
+        &[("DATABASE_URL", ns.database_url_via(&postgres.url()))],
+    )
+    .await;
+    let url = postgres.url();
+    let postgres = tokio::sync::Mutex::new(&mut postgres);
+    survive(
+        &app,
+        &url,
+        Down::Postgres,
+        async || postgres.lock().await.kill(),
+        async || {
+            let mut server = postgres.lock().await;
+            server.start_again().await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_timed_out_connection_is_not_used_again() {
+    let redis = RedisServer::start().await;
+    let redis_proxy = Proxy::start(local(redis.port)).await;
+    let pg_proxy = Proxy::postgres().await;
+    let app = app_behind(
+        &redis_proxy,
+        &pg_proxy,
+        &[
+            ("PG_POOL_SIZE", "1".to_owned()),
+            ("REDIS_POOL_SIZE", "1".to_owned()),
+            ("STORE_TIMEOUT_MS", "1000".to_owned()),
+        ],
+    )
+    .await;
+    assert!(app.view().await.visits.parse::<i64>().is_ok());
+    assert_eq!(app.get("/db").await.status(), 200);
+
+    for proxy in [&redis_proxy, &pg_proxy] {
+        let before = proxy.connections_opened();
+        proxy.set(Mode::Stall);
+        let stalled = app.view().await;
+        assert_eq!(stalled.status, 200);
+        assert_eq!(
+            app.get("/db").await.status().as_u16() == 200,
+            proxy.port != pg_proxy.port
+        );
+        // The stalled connections stay open and silent: reusing one would time out again.
+        proxy.set(Mode::Pass);
+
+        let page = app.view().await;
+        assert!(page.visits.parse::<i64>().is_ok(), "{page:?}");
+        assert!(page.access_total.parse::<i64>().is_ok(), "{page:?}");
+        assert_eq!(app.get("/db").await.status(), 200);
+        assert!(
+            proxy.connections_opened() > before,
+            "no fresh connection was opened"
+        );
+    }
+}
