@@ -120,3 +120,141 @@ async fn every_migration_file_is_applied() {
     let app = spawn_app().await;
     assert_eq!(app.view().await.access_total(), 1);
 }
+
+#[tokio::test]
+async fn views_stay_exact_across_three_instances_under_load() {
+    let ns = Namespace::create().await;
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(spawn_app_with(ns.clone(), &[]).await);
+    }
+    let attempted = 900;
+    let concurrency = 64;
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..attempted {
+        let app = &apps[n % apps.len()];
+        let (client, url) = (app.client.clone(), app.url("/"));
+        let permit = std::sync::Arc::clone(&semaphore);
+        tasks.spawn(async move {
+            let _permit = permit.acquire_owned().await.expect("permit");
+            let agent = format!("load-{n}");
+            let body = match client.get(url).header("User-Agent", &agent).send().await {
+                Ok(response) if response.status() == 200 => {
+                    response.text().await.unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            let number = |id| crate::helpers::element_text(&body, id).parse::<i64>().ok();
+            (agent, number("visits"), number("access-total"))
+        });
+    }
+    let shown = tasks.join_all().await;
+
+    // A counter checker's view: what was acknowledged (both numbers shown) must
+    // be there exactly once; the final count lies between acknowledged and attempted.
+    let acknowledged: Vec<_> = shown
+        .iter()
+        .filter_map(|(agent, v, t)| Some((agent, (*v)?, (*t)?)))
+        .collect();
+    assert_eq!(
+        acknowledged.len(),
+        attempted,
+        "every view was answered with both numbers"
+    );
+    let rows = ns.log_rows().await;
+    assert!(acknowledged.len() as i64 <= rows && rows <= attempted as i64);
+    let visits: BTreeSet<i64> = acknowledged.iter().map(|(_, v, _)| *v).collect();
+    let totals: BTreeSet<i64> = acknowledged.iter().map(|(_, _, t)| *t).collect();
+    assert_eq!(
+        visits.len(),
+        acknowledged.len(),
+        "two views saw the same counter"
+    );
+    assert_eq!(
+        totals.len(),
+        acknowledged.len(),
+        "two views saw the same total"
+    );
+    assert_eq!(*totals.last().expect("totals"), rows);
+    let client = ns.postgres().await;
+    let per_agent = client
+        .query(
+            "SELECT user_agent FROM access_log GROUP BY user_agent HAVING count(*) > 1",
+            &[],
+        )
+        .await
+        .expect("duplicates");
+    assert!(per_agent.is_empty(), "rows duplicated: {}", per_agent.len());
+    let logged: BTreeSet<String> = client
+        .query("SELECT user_agent FROM access_log", &[])
+        .await
+        .expect("agents")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for (agent, _, _) in &acknowledged {
+        assert!(
+            logged.contains(*agent),
+            "acknowledged view {agent} has no row"
+        );
+    }
+    let total: i64 = client
+        .query_one("SELECT total FROM access_totals", &[])
+        .await
+        .expect("total")
+        .get(0);
+    assert_eq!(total, rows, "the running total equals the rows in the log");
+    assert_eq!(ns.redis_get("visits").await, Some(rows.to_string()));
+}
+
+#[tokio::test]
+async fn more_views_than_connections_wait_a_bounded_time_then_degrade() {
+    let redis = crate::helpers::RedisServer::start().await;
+    let proxy =
+        crate::helpers::Proxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], redis.port)))
+            .await;
+    let app = spawn_app_with(
+        Namespace::create().await,
+        &[
+            ("REDIS_URL", format!("redis://127.0.0.1:{}", proxy.port)),
+            ("REDIS_POOL_SIZE", "2".to_owned()),
+            ("PG_POOL_SIZE", "2".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(app.view().await.visits(), 1);
+    proxy.set(crate::helpers::Mode::Stall);
+
+    let started = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (client, url) = (app.client.clone(), app.url("/"));
+        tasks.spawn(async move {
+            let response = client.get(url).send().await.expect("answered");
+            let status = response.status();
+            let body = response.text().await.expect("body");
+            (
+                status,
+                crate::helpers::element_text(&body, "visits"),
+                crate::helpers::element_text(&body, "access-total"),
+            )
+        });
+    }
+    let pages = tasks.join_all().await;
+    let took = started.elapsed();
+
+    assert!(
+        took < std::time::Duration::from_millis(3500),
+        "40 views took {took:?}"
+    );
+    for (status, visits, total) in pages {
+        assert_eq!(status, 200);
+        assert_eq!(visits, "unavailable");
+        assert!(
+            total.parse::<i64>().is_ok(),
+            "the access log still counts: {total}"
+        );
+    }
+}
