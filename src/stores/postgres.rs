@@ -83,14 +83,15 @@ impl Postgres {
         self.timeout
     }
 
-    /// A connection that is closed if the call using it is cut short.
+    /// A connection that is closed if the call using it is cut short. (The
+    /// checkouts are boxed for the reason [`within`] gives.)
     pub async fn connection(&self) -> Result<Guarded<Object>> {
-        Ok(Guarded::new(self.pool.get().await?))
+        Ok(Guarded::new(Box::pin(self.pool.get()).await?))
     }
 
     /// The writer's connection, closed like [`Postgres::connection`]'s if cut short.
     pub async fn writer_connection(&self) -> Result<Guarded<Object>> {
-        Ok(Guarded::new(self.writer.get().await?))
+        Ok(Guarded::new(Box::pin(self.writer.get()).await?))
     }
 
     /// Waits until PostgreSQL answers a query, as start-up does.
@@ -103,7 +104,12 @@ impl Postgres {
 
     /// Runs `call` on a pooled connection within the store timeout.
     async fn within<T>(&self, call: impl AsyncFnOnce(&mut Object) -> Result<T>) -> Result<T> {
-        within(self.timeout, async { Ok(self.pool.get().await?) }, call).await
+        within(
+            self.timeout,
+            Box::pin(async { Ok(self.pool.get().await?) }),
+            call,
+        )
+        .await
     }
 
     /// Asks for `SELECT 1`; answers how long the round trip took.

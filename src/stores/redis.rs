@@ -82,7 +82,12 @@ impl Redis {
 
     /// Runs `call` on a pooled connection within the store timeout.
     async fn within<T>(&self, call: impl AsyncFnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        within(self.timeout, async { Ok(self.pool.get().await?) }, call).await
+        within(
+            self.timeout,
+            Box::pin(async { Ok(self.pool.get().await?) }),
+            call,
+        )
+        .await
     }
 
     /// Asks for `PING`; answers how long the round trip took.
