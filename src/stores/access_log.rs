@@ -77,6 +77,8 @@ pub type AfterCommit = Shared<BoxFuture<'static, ()>>;
 pub struct Batch {
     /// The access total after the whole batch.
     pub total: i64,
+    /// How many views the batch wrote.
+    pub views: usize,
     /// Started by the first view that needs it; the others wait on the same one.
     pub after_commit: OnceLock<AfterCommit>,
 }
@@ -137,6 +139,7 @@ async fn write_batches(
             Ok((total, recent)) => {
                 let shared = Arc::new(Batch {
                     total,
+                    views: batch.len(),
                     after_commit: OnceLock::new(),
                 });
                 let first = total - batch.len() as i64 + 1;
