@@ -1,14 +1,16 @@
 //! Redis: the visit counter (fast, in memory, gone when Redis restarts) and the
 //! cached access total that `/api/stats` reads cache-aside.
 
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Script};
 use deadpool_redis::{Connection, Manager, Pool, Runtime};
-use tokio::time::Instant;
+use tokio::time::{Instant, timeout};
 
-use super::{StartupError, wait_for, within};
+use super::{Guarded, StartupError, wait_for};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 
@@ -32,6 +34,9 @@ static RAISE_TO: LazyLock<Script> = LazyLock::new(|| {
 #[derive(Clone)]
 pub struct Redis {
     pool: Pool,
+    /// The connection calls share; see [`Redis::within`].
+    shared: Arc<Mutex<Option<Shared>>>,
+    next_id: Arc<AtomicU64>,
     timeout: Duration,
     addr: String,
     visits_key: String,
@@ -59,6 +64,8 @@ impl Redis {
         let prefix = &settings.redis_key_prefix;
         Self {
             pool,
+            shared: Arc::default(),
+            next_id: Arc::default(),
             timeout,
             addr: settings.redis_addr(),
             visits_key: format!("{prefix}visits"),
@@ -80,14 +87,50 @@ impl Redis {
         .await
     }
 
-    /// Runs `call` on a pooled connection within the store timeout.
-    async fn within<T>(&self, call: impl AsyncFnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        within(
-            self.timeout,
-            Box::pin(async { Ok(self.pool.get().await?) }),
-            call,
-        )
-        .await
+    /// Runs `call` within the store timeout on the connection every call shares.
+    ///
+    /// A Redis connection from this pool is multiplexed: concurrent commands are
+    /// pipelined on it. So calls share one checked-out connection instead of
+    /// checking one out each, which would cost every call a `PING` round trip
+    /// (deadpool-redis verifies a connection on every checkout). A call that
+    /// fails, times out or is cancelled retires the shared connection (closed,
+    /// not returned to the pool), and the next call checks out a fresh one.
+    async fn within<T>(
+        &self,
+        call: impl AsyncFnOnce(&mut MultiplexedConnection) -> Result<T>,
+    ) -> Result<T> {
+        let work = async {
+            let (id, mut connection) = self.shared_connection().await?;
+            let retire = RetireOnDrop {
+                redis: self,
+                id: Some(id),
+            };
+            let value = call(&mut connection).await?;
+            retire.disarm();
+            Ok(value)
+        };
+        timeout(self.timeout, work)
+            .await
+            .map_err(|_| Error::Timeout)?
+    }
+
+    /// The shared connection, checked out of the pool when there is none.
+    async fn shared_connection(&self) -> Result<(u64, MultiplexedConnection)> {
+        if let Some(shared) = self.slot().as_ref() {
+            return Ok((shared.id, shared.connection.clone()));
+        }
+        let connection = Box::pin(self.pool.get()).await?;
+        let mut slot = self.slot();
+        let shared = slot.get_or_insert_with(|| Shared {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            connection: (*connection).clone(),
+            _checkout: Guarded::new(connection),
+        });
+        Ok((shared.id, shared.connection.clone()))
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Shared>> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Asks for `PING`; answers how long the round trip took.
@@ -182,6 +225,37 @@ impl Redis {
             Ok(started.elapsed())
         } else {
             Err(Error::CacheMismatch(read))
+        }
+    }
+}
+
+/// The connection the calls share, and the checkout that holds it from the pool.
+struct Shared {
+    id: u64,
+    connection: MultiplexedConnection,
+    /// Dropping it closes the connection rather than returning it to the pool.
+    _checkout: Guarded<Connection>,
+}
+
+/// Retires the shared connection `id` when dropped before [`RetireOnDrop::disarm`]:
+/// the call on it failed, timed out or was cancelled.
+struct RetireOnDrop<'a> {
+    redis: &'a Redis,
+    id: Option<u64>,
+}
+
+impl RetireOnDrop<'_> {
+    fn disarm(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for RetireOnDrop<'_> {
+    fn drop(&mut self) {
+        let Some(id) = self.id else { return };
+        let mut slot = self.redis.slot();
+        if slot.as_ref().is_some_and(|shared| shared.id == id) {
+            *slot = None;
         }
     }
 }
