@@ -24,7 +24,6 @@ pub struct Settings {
     /// The env_logger filter (`RUST_LOG`).
     pub log_filter: String,
     pub pg_pool_size: usize,
-    pub redis_pool_size: usize,
     /// How long one store may take to answer a request before the page shows it as unavailable.
     pub store_timeout: Duration,
     /// How long start-up waits for a store before giving up.
@@ -58,7 +57,6 @@ impl Settings {
         ("PORT", "8000"),
         ("RUST_LOG", "info"),
         ("PG_POOL_SIZE", "16"),
-        ("REDIS_POOL_SIZE", "16"),
         ("STORE_TIMEOUT_MS", "2000"),
         ("STARTUP_BUDGET_SECS", "30"),
         ("SHUTDOWN_TIMEOUT_SECS", "8"),
@@ -91,7 +89,6 @@ impl Settings {
             port: get("PORT").number(1, u16::MAX.into())? as u16,
             log_filter: get("RUST_LOG").text,
             pg_pool_size: get("PG_POOL_SIZE").number(1, 1024)? as usize,
-            redis_pool_size: get("REDIS_POOL_SIZE").number(1, 1024)? as usize,
             store_timeout: Duration::from_millis(get("STORE_TIMEOUT_MS").number(10, 600_000)?),
             startup_budget: Duration::from_secs(get("STARTUP_BUDGET_SECS").number(0, 86_400)?),
             shutdown_timeout: Duration::from_secs(get("SHUTDOWN_TIMEOUT_SECS").number(0, 3_600)?),
@@ -135,7 +132,6 @@ impl fmt::Debug for Settings {
             .field("port", &self.port)
             .field("log_filter", &self.log_filter)
             .field("pg_pool_size", &self.pg_pool_size)
-            .field("redis_pool_size", &self.redis_pool_size)
             .field("store_timeout", &self.store_timeout)
             .field("startup_budget", &self.startup_budget)
             .field("shutdown_timeout", &self.shutdown_timeout)

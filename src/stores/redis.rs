@@ -30,6 +30,10 @@ static RAISE_TO: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Connections the pool may hold: calls share one (see [`Redis::within`]); the
+/// rest only cover two calls racing to replace a retired one.
+const POOL_SIZE: usize = 4;
+
 /// The Redis pool, with every call bounded by the store timeout.
 #[derive(Clone)]
 pub struct Redis {
@@ -54,7 +58,7 @@ impl Redis {
         let manager = Manager::new_with_config(settings.redis_url.as_str(), connection)
             .expect("REDIS_URL was checked when the settings were read");
         let pool = Pool::builder(manager)
-            .max_size(settings.redis_pool_size)
+            .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(timeout))
             .create_timeout(Some(timeout))

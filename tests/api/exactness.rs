@@ -210,51 +210,59 @@ async fn views_stay_exact_across_three_instances_under_load() {
 }
 
 #[tokio::test]
-async fn more_views_than_connections_wait_a_bounded_time_then_degrade() {
-    let redis = crate::helpers::RedisServer::start().await;
-    let proxy =
-        crate::helpers::Proxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], redis.port)))
-            .await;
+async fn more_requests_than_connections_wait_a_bounded_time_then_degrade() {
+    use crate::helpers::{Mode, Proxy};
+    let pg_proxy = Proxy::postgres().await;
+    let ns = Namespace::create().await;
     let app = spawn_app_with(
-        Namespace::create().await,
+        ns.clone(),
         &[
-            ("REDIS_URL", format!("redis://127.0.0.1:{}", proxy.port)),
-            ("REDIS_POOL_SIZE", "2".to_owned()),
-            ("PG_POOL_SIZE", "2".to_owned()),
+            ("DATABASE_URL", pg_proxy.database_url(&ns)),
+            ("PG_POOL_SIZE", "1".to_owned()),
         ],
     )
     .await;
-    assert_eq!(app.view().await.visits(), 1);
-    proxy.set(crate::helpers::Mode::Stall);
+    assert_eq!(app.view().await.access_total(), 1);
+    pg_proxy.set(Mode::Stall);
 
+    // 40 views (each waiting on the stalled access log writer) and 20 requests
+    // that each need one of the readers' single connection.
     let started = tokio::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..40 {
-        let (client, url) = (app.client.clone(), app.url("/"));
+    for n in 0..60 {
+        let path = if n % 3 == 0 { "/db" } else { "/" };
+        let (client, url) = (app.client.clone(), app.url(path));
         tasks.spawn(async move {
             let response = client.get(url).send().await.expect("answered");
-            let status = response.status();
+            let status = response.status().as_u16();
             let body = response.text().await.expect("body");
             (
+                path,
                 status,
                 crate::helpers::element_text(&body, "visits"),
                 crate::helpers::element_text(&body, "access-total"),
             )
         });
     }
-    let pages = tasks.join_all().await;
+    let answers = tasks.join_all().await;
     let took = started.elapsed();
 
     assert!(
         took < std::time::Duration::from_millis(3500),
-        "40 views took {took:?}"
+        "60 requests took {took:?}"
     );
-    for (status, visits, total) in pages {
-        assert_eq!(status, 200);
-        assert_eq!(visits, "unavailable");
-        assert!(
-            total.parse::<i64>().is_ok(),
-            "the access log still counts: {total}"
-        );
+    for (path, status, visits, total) in answers {
+        if path == "/db" {
+            assert_eq!(status, 503, "/db with PostgreSQL stalled");
+        } else {
+            assert_eq!(status, 200);
+            assert_eq!(total, "unavailable");
+            assert!(
+                visits.parse::<i64>().is_ok(),
+                "Redis still counts: {visits}"
+            );
+        }
     }
+    pg_proxy.set(Mode::Pass);
+    assert_eq!(app.get("/db").await.status(), 200);
 }

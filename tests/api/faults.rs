@@ -325,7 +325,6 @@ async fn a_timed_out_connection_is_not_used_again() {
         &pg_proxy,
         &[
             ("PG_POOL_SIZE", "1".to_owned()),
-            ("REDIS_POOL_SIZE", "1".to_owned()),
             ("STORE_TIMEOUT_MS", "1000".to_owned()),
         ],
     )
