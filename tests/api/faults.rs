@@ -221,74 +221,46 @@ async fn redis_killed_mid_burst() {
     .await;
 }
 
-#[tokio::test]
-async fn redis_stalled_mid_burst() {
+/// A burst through proxies in front of a private Redis and the shared
+/// PostgreSQL; the proxies of the stores in `down` go to `fault`, then back.
+async fn proxied_fault(down: Down, fault: Mode) {
     let redis = RedisServer::start().await;
     let redis_proxy = Proxy::start(local(redis.port)).await;
     let pg_proxy = Proxy::postgres().await;
     let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
+    let broken = match down {
+        Down::Redis => vec![&redis_proxy],
+        Down::Postgres => vec![&pg_proxy],
+        Down::Both => vec![&redis_proxy, &pg_proxy],
+    };
     survive(
         &app,
         &database_url(),
-        Down::Redis,
-        async || redis_proxy.set(Mode::Stall),
-        async || redis_proxy.set(Mode::Pass),
+        down,
+        async || broken.iter().for_each(|proxy| proxy.set(fault)),
+        async || broken.iter().for_each(|proxy| proxy.set(Mode::Pass)),
     )
     .await;
+}
+
+#[tokio::test]
+async fn redis_stalled_mid_burst() {
+    proxied_fault(Down::Redis, Mode::Stall).await;
 }
 
 #[tokio::test]
 async fn postgres_cut_mid_burst() {
-    let redis = RedisServer::start().await;
-    let redis_proxy = Proxy::start(local(redis.port)).await;
-    let pg_proxy = Proxy::postgres().await;
-    let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
-    survive(
-        &app,
-        &database_url(),
-        Down::Postgres,
-        async || pg_proxy.set(Mode::Cut),
-        async || pg_proxy.set(Mode::Pass),
-    )
-    .await;
+    proxied_fault(Down::Postgres, Mode::Cut).await;
 }
 
 #[tokio::test]
 async fn postgres_stalled_mid_burst() {
-    let redis = RedisServer::start().await;
-    let redis_proxy = Proxy::start(local(redis.port)).await;
-    let pg_proxy = Proxy::postgres().await;
-    let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
-    survive(
-        &app,
-        &database_url(),
-        Down::Postgres,
-        async || pg_proxy.set(Mode::Stall),
-        async || pg_proxy.set(Mode::Pass),
-    )
-    .await;
+    proxied_fault(Down::Postgres, Mode::Stall).await;
 }
 
 #[tokio::test]
 async fn both_stores_cut_mid_burst() {
-    let redis = RedisServer::start().await;
-    let redis_proxy = Proxy::start(local(redis.port)).await;
-    let pg_proxy = Proxy::postgres().await;
-    let app = app_behind(&redis_proxy, &pg_proxy, &[]).await;
-    survive(
-        &app,
-        &database_url(),
-        Down::Both,
-        async || {
-            redis_proxy.set(Mode::Cut);
-            pg_proxy.set(Mode::Cut);
-        },
-        async || {
-            redis_proxy.set(Mode::Pass);
-            pg_proxy.set(Mode::Pass);
-        },
-    )
-    .await;
+    proxied_fault(Down::Both, Mode::Cut).await;
 }
 
 #[tokio::test]
