@@ -260,6 +260,9 @@ impl Drop for RetireOnDrop<'_> {
         let mut slot = self.redis.slot();
         if slot.as_ref().is_some_and(|shared| shared.id == id) {
             *slot = None;
+            // Idle connections opened before the failure are as suspect as the
+            // shared one; checking each of them would cost the next call its time.
+            drop(self.redis.pool.retain(|_, _| false));
         }
     }
 }

@@ -93,7 +93,6 @@ async fn a_stalled_store_costs_only_its_own_card_and_only_the_timeout() {
                 format!("redis://127.0.0.1:{}", redis_proxy.port),
             ),
             ("DATABASE_URL", pg_proxy.database_url(&ns)),
-            ("STORE_TIMEOUT_MS", "1000".to_owned()),
         ],
     )
     .await;
@@ -107,7 +106,7 @@ async fn a_stalled_store_costs_only_its_own_card_and_only_the_timeout() {
         let took = started.elapsed();
 
         assert_eq!(page.status, 200);
-        assert!(took < Duration::from_millis(1800), "a view took {took:?}");
+        assert!(took < Duration::from_millis(3500), "a view took {took:?}");
         let shown = [page.visits.as_str(), page.access_total.as_str()];
         assert_eq!(
             shown.iter().filter(|text| **text == "unavailable").count(),

@@ -292,15 +292,7 @@ async fn a_timed_out_connection_is_not_used_again() {
     let redis = RedisServer::start().await;
     let redis_proxy = Proxy::start(local(redis.port)).await;
     let pg_proxy = Proxy::postgres().await;
-    let app = app_behind(
-        &redis_proxy,
-        &pg_proxy,
-        &[
-            ("PG_POOL_SIZE", "1".to_owned()),
-            ("STORE_TIMEOUT_MS", "1000".to_owned()),
-        ],
-    )
-    .await;
+    let app = app_behind(&redis_proxy, &pg_proxy, &[("PG_POOL_SIZE", "1".to_owned())]).await;
     assert!(app.view().await.visits.parse::<i64>().is_ok());
     assert_eq!(app.get("/db").await.status(), 200);
 
