@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_files::{Files, NamedFile};
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, FromRequest, Handler, HttpServer, Resource, Responder, guard, web};
 
 use crate::state::AppState;
 use crate::{limits, routes};
@@ -60,20 +60,34 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: &Path) {
             .route(web::post().to(routes::reset))
             .default_service(web::to(routes::method_not_allowed("POST"))),
     )
-    .route("/api/stats", web::get().to(routes::stats))
-    .route("/db", web::get().to(routes::db))
-    .route("/cache", web::get().to(routes::cache))
-    .route("/healthz", web::get().to(routes::healthz))
-    .route("/readyz", web::get().to(routes::readyz))
-    .route(
-        "/favicon.ico",
-        web::get().to(move || {
-            let favicon = favicon.clone();
-            async move { NamedFile::open(favicon) }
-        }),
-    )
+    .service(read_only("/api/stats", routes::stats))
+    .service(read_only("/db", routes::db))
+    .service(read_only("/cache", routes::cache))
+    .service(read_only("/healthz", routes::healthz))
+    .service(read_only("/readyz", routes::readyz))
+    .service(read_only("/favicon.ico", move || {
+        let favicon = favicon.clone();
+        async move { NamedFile::open(favicon) }
+    }))
     .service(Files::new("/static", static_dir).default_handler(web::to(routes::not_found)))
     .default_service(web::to(routes::not_found));
+}
+
+/// A resource that answers GET and HEAD (monitors often probe with HEAD) and
+/// 405 to any other method. The page itself takes GET only: a HEAD would count.
+fn read_only<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(
+            web::route()
+                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                .to(handler),
+        )
+        .default_service(web::to(routes::method_not_allowed("GET, HEAD")))
 }
 
 fn security_headers() -> DefaultHeaders {

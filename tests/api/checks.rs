@@ -41,3 +41,32 @@ async fn the_cache_check_leaves_the_counter_alone() {
 
     assert_eq!(app.ns.redis_get("visits").await.as_deref(), Some("1"));
 }
+
+#[tokio::test]
+async fn checks_answer_head_and_refuse_other_methods() {
+    let app = spawn_app().await;
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/db",
+        "/cache",
+        "/api/stats",
+        "/favicon.ico",
+    ] {
+        let head = app.client.head(app.url(path)).send().await.expect("sent");
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(
+            head.text().await.expect("body"),
+            "",
+            "HEAD {path} has no body"
+        );
+
+        let post = app.client.post(app.url(path)).send().await.expect("sent");
+        assert_eq!(post.status(), 405, "POST {path}");
+        assert_eq!(post.headers()["allow"], "GET, HEAD", "POST {path}");
+    }
+    let head = app.client.head(app.url("/")).send().await.expect("sent");
+    assert_eq!(head.status(), 405, "HEAD / would count a view");
+    assert_eq!(head.headers()["allow"], "GET");
+    assert_eq!(app.stats().await.body["visits"], 0, "nothing counted");
+}
