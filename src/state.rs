@@ -2,6 +2,8 @@
 //! the stats, readiness. Each store is asked on its own clock, so one that is
 //! down or slow costs its own card, never the other one.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -22,6 +24,10 @@ pub struct AppState {
     pub postgres: Postgres,
     pub redis: Redis,
     pub access_log: AccessLog,
+    /// What this process knows of the cached access total, so that `/api/stats`
+    /// reads PostgreSQL instead while the cache may be behind (a raise failed,
+    /// say, with Redis stalled but keeping the key).
+    cache: Arc<CacheWatermarks>,
 }
 
 /// A store's answer and how long it took to come.
@@ -62,6 +68,25 @@ pub struct Stats {
     pub cache: CacheOutcome,
 }
 
+/// The highest access total this process committed, and the highest it saw
+/// reach the cache. Both only grow; the cache is current while the second
+/// has caught up with the first.
+#[derive(Default)]
+struct CacheWatermarks {
+    committed: AtomicI64,
+    cached: AtomicI64,
+}
+
+impl CacheWatermarks {
+    fn raised(&self, total: i64) {
+        self.cached.fetch_max(total, Ordering::SeqCst);
+    }
+
+    fn is_current(&self) -> bool {
+        self.cached.load(Ordering::SeqCst) >= self.committed.load(Ordering::SeqCst)
+    }
+}
+
 impl AppState {
     /// Builds both pools and starts the access log writer. Nothing is connected yet.
     pub fn new(settings: &Settings) -> Self {
@@ -71,6 +96,7 @@ impl AppState {
             redis: Redis::new(settings),
             postgres,
             access_log,
+            cache: Arc::default(),
         }
     }
 
@@ -96,10 +122,15 @@ impl AppState {
             // once per batch, and this view answers only after it.
             let raise = recorded.batch.after_commit.get_or_init(|| {
                 let redis = self.redis.clone();
+                let cache = Arc::clone(&self.cache);
                 let total = recorded.batch.total;
+                cache.committed.fetch_max(total, Ordering::SeqCst);
                 async move {
-                    if let Err(error) = redis.raise_cached_total(total).await {
-                        log::debug!("redis: cached access total not raised: {}", error.chain());
+                    match redis.raise_cached_total(total).await {
+                        Ok(()) => cache.raised(total),
+                        Err(error) => {
+                            log::debug!("redis: cached access total not raised: {}", error.chain());
+                        }
                     }
                 }
                 .boxed()
@@ -127,7 +158,7 @@ impl AppState {
             Err(_) => (None, None),
         };
         let redis_up = visits.is_some();
-        if let Some(total) = cached {
+        if let Some(total) = cached.filter(|_| self.cache.is_current()) {
             return Stats {
                 visits,
                 access_total: Some(total),
@@ -139,7 +170,9 @@ impl AppState {
         let total = self.postgres.access_total().await.ok();
         if let (Some(total), true) = (total, redis_up) {
             // A miss fills the cache; a raise never moves it backwards.
-            let _ = self.redis.raise_cached_total(total).await;
+            if self.redis.raise_cached_total(total).await.is_ok() {
+                self.cache.raised(total);
+            }
         }
         Stats {
             visits,
