@@ -178,29 +178,17 @@ async fn views_stay_exact_across_three_instances_under_load() {
         "two views saw the same total"
     );
     assert_eq!(*totals.last().expect("totals"), rows);
-    let client = ns.postgres().await;
-    let per_agent = client
-        .query(
-            "SELECT user_agent FROM access_log GROUP BY user_agent HAVING count(*) > 1",
-            &[],
-        )
-        .await
-        .expect("duplicates");
-    assert!(per_agent.is_empty(), "rows duplicated: {}", per_agent.len());
-    let logged: BTreeSet<String> = client
-        .query("SELECT user_agent FROM access_log", &[])
-        .await
-        .expect("agents")
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let logged = ns.rows_per_agent().await;
+    assert!(logged.values().all(|n| *n == 1), "a row was duplicated");
     for (agent, _, _) in &acknowledged {
         assert!(
-            logged.contains(*agent),
+            logged.contains_key(*agent),
             "acknowledged view {agent} has no row"
         );
     }
-    let total: i64 = client
+    let total: i64 = ns
+        .postgres()
+        .await
         .query_one("SELECT total FROM access_totals", &[])
         .await
         .expect("total")

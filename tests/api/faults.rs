@@ -3,7 +3,6 @@
 //! number, `/readyz` says 503, the store is used again within 5 s of coming
 //! back, and no acknowledged access-log row is lost or duplicated.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -160,15 +159,7 @@ async fn survive(
     );
 
     // Every view that showed an access total has exactly one row in the log.
-    let log = app.ns.postgres_at(postgres_url).await;
-    let rows = log
-        .query(
-            "SELECT user_agent, count(*) FROM access_log GROUP BY user_agent",
-            &[],
-        )
-        .await
-        .expect("rows per agent");
-    let rows: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let rows = app.ns.rows_per_agent_at(postgres_url).await;
     assert!(rows.values().all(|n| *n == 1), "a row was written twice");
     for view in seen.iter().filter(|v| v.access_total.is_some()) {
         assert_eq!(
@@ -177,7 +168,10 @@ async fn survive(
             "acknowledged row lost: {view:?}"
         );
     }
-    let total: i64 = log
+    let total: i64 = app
+        .ns
+        .postgres_at(postgres_url)
+        .await
         .query_one("SELECT total FROM access_totals", &[])
         .await
         .expect("total")

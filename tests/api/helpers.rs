@@ -80,6 +80,26 @@ impl Namespace {
         connect(&self.database_url_via(url)).await
     }
 
+    /// How many rows of the access log each user agent has, on the PostgreSQL at `url`.
+    pub async fn rows_per_agent_at(&self, url: &str) -> HashMap<String, i64> {
+        self.postgres_at(url)
+            .await
+            .query(
+                "SELECT user_agent, count(*) FROM access_log GROUP BY user_agent",
+                &[],
+            )
+            .await
+            .expect("rows per agent")
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect()
+    }
+
+    /// The same, on the shared PostgreSQL.
+    pub async fn rows_per_agent(&self) -> HashMap<String, i64> {
+        self.rows_per_agent_at(&database_url()).await
+    }
+
     /// Rows in this namespace's access log.
     pub async fn log_rows(&self) -> i64 {
         self.postgres()
