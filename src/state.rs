@@ -3,7 +3,7 @@
 //! down or slow costs its own card, never the other one.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -28,6 +28,41 @@ pub struct AppState {
     /// reads PostgreSQL instead while the cache may be behind (a raise failed,
     /// say, with Redis stalled but keeping the key).
     cache: Arc<CacheWatermarks>,
+    redis_health: Health,
+    postgres_health: Health,
+}
+
+/// Whether page views last found a store working, so the log says when it goes
+/// down and when it is back, rather than once for every view in between.
+struct Health {
+    store: &'static str,
+    down: AtomicBool,
+}
+
+impl Health {
+    fn new(store: &'static str) -> Self {
+        Self {
+            store,
+            down: AtomicBool::new(false),
+        }
+    }
+
+    fn note(&self, error: Option<&Error>) {
+        let store = self.store;
+        match error {
+            Some(error) => {
+                if !self.down.swap(true, Ordering::SeqCst) {
+                    log::warn!("{store}: pages show it as unavailable: {}", error.chain());
+                } else {
+                    log::debug!("{store}: page view shown without it: {}", error.chain());
+                }
+            }
+            None if self.down.swap(false, Ordering::SeqCst) => {
+                log::info!("{store}: page views use it again");
+            }
+            None => {}
+        }
+    }
 }
 
 /// A store's answer and how long it took to come.
@@ -97,6 +132,8 @@ impl AppState {
             postgres,
             access_log,
             cache: Arc::default(),
+            redis_health: Health::new("redis"),
+            postgres_health: Health::new("postgres"),
         }
     }
 
@@ -140,14 +177,8 @@ impl AppState {
             Ok(recorded)
         };
         let (visits, access) = join(timed(self.redis.count_visit()), timed(log)).await;
-        for (store, error) in [
-            ("redis", visits.result.as_ref().err()),
-            ("postgres", access.result.as_ref().err()),
-        ] {
-            if let Some(error) = error {
-                log::warn!("{store}: page view shown without it: {}", error.chain());
-            }
-        }
+        self.redis_health.note(visits.result.as_ref().err());
+        self.postgres_health.note(access.result.as_ref().err());
         View { visits, access }
     }
 

@@ -153,7 +153,7 @@ async fn write_batches(
                 }
             }
             Err(error) => {
-                log::warn!(
+                log::debug!(
                     "postgres: {} page view(s) not logged: {}",
                     batch.len(),
                     error.chain()

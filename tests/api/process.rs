@@ -255,3 +255,50 @@ async fn no_password_reaches_the_logs_at_any_level() {
     assert!(output.contains("listening on"), "{output}");
     assert!(!output.contains("s3cret"), "a password reached the logs");
 }
+
+#[tokio::test]
+async fn a_store_going_down_and_back_is_logged_once_each_way() {
+    let ns = Namespace::create().await;
+    let mut redis = RedisServer::start().await;
+    let port = free_port();
+    let mut vars = working_vars(&ns, port);
+    vars.push(("REDIS_URL", redis.url()));
+    let mut child = tally(&vars).spawn().expect("tally starts");
+    assert!(
+        ready(port, Duration::from_secs(10)).await,
+        "never became ready"
+    );
+    let http = client();
+    let page = format!("http://127.0.0.1:{port}/");
+
+    http.get(&page).send().await.expect("sent");
+    redis.stop();
+    for _ in 0..5 {
+        http.get(&page).send().await.expect("sent");
+    }
+    redis.start_again().await;
+    let back = eventually(Duration::from_secs(5), async || {
+        let body = http
+            .get(&page)
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("body");
+        crate::helpers::element_text(&body, "visits")
+            .parse::<i64>()
+            .is_ok()
+    })
+    .await;
+    assert!(back.is_some(), "redis not used again");
+    terminate(&child);
+    exit_within(&mut child, Duration::from_secs(10)).await;
+    let output = output_of(&mut child);
+
+    let went = output
+        .matches("redis: pages show it as unavailable")
+        .count();
+    let returned = output.matches("redis: page views use it again").count();
+    assert_eq!((went, returned), (1, 1), "{output}");
+}
