@@ -302,3 +302,30 @@ async fn a_store_going_down_and_back_is_logged_once_each_way() {
     let returned = output.matches("redis: page views use it again").count();
     assert_eq!((went, returned), (1, 1), "{output}");
 }
+
+#[tokio::test]
+async fn a_wrong_redis_password_is_not_retried() {
+    let ns = Namespace::create().await;
+    let mut redis = RedisServer::on_port(free_port(), Some("the-right-one"));
+    redis.start_again().await;
+    let mut vars = working_vars(&ns, free_port());
+    vars.push((
+        "REDIS_URL",
+        format!("redis://:wrong-one@127.0.0.1:{}", redis.port),
+    ));
+    let mut child = tally(&vars).spawn().expect("tally starts");
+
+    let status = exit_within(&mut child, Duration::from_secs(5)).await;
+    let output = output_of(&mut child);
+
+    assert!(status.is_some_and(|s| !s.success()), "{output}");
+    let last = output.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("redis") && last.contains("refused us"),
+        "{output}"
+    );
+    assert!(
+        !output.contains("wrong-one"),
+        "the password reached the log"
+    );
+}
