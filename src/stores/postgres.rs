@@ -151,6 +151,11 @@ impl Postgres {
                 &[],
             )
             .await?;
+        // Without this, every start after the first logs PostgreSQL's NOTICE
+        // that the table already exists.
+        transaction
+            .batch_execute("SET LOCAL client_min_messages = warning")
+            .await?;
         transaction
             .batch_execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
