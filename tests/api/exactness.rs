@@ -21,21 +21,8 @@ async fn concurrent_views_across_two_instances_are_exact() {
         let client = apps[n % 2].client.clone();
         let url = apps[n % 2].url("/");
         tasks.spawn(async move {
-            let body = client
-                .get(url)
-                .header("User-Agent", format!("exact-{n}"))
-                .send()
-                .await
-                .expect("sent")
-                .text()
-                .await
-                .expect("body");
-            let number = |id| -> i64 {
-                crate::helpers::element_text(&body, id)
-                    .parse()
-                    .expect("both numbers shown")
-            };
-            (number("visits"), number("access-total"))
+            let page = crate::helpers::fetch_page(&client, &url, &format!("exact-{n}")).await;
+            (page.visits(), page.access_total())
         });
     }
     let shown = tasks.join_all().await;

@@ -247,21 +247,7 @@ impl TestApp {
     }
 
     pub async fn view_as(&self, user_agent: &str) -> PageView {
-        let response = self
-            .client
-            .get(self.url("/"))
-            .header("User-Agent", user_agent)
-            .send()
-            .await
-            .expect("page requested");
-        let status = response.status();
-        let body = response.text().await.expect("page body");
-        PageView {
-            status,
-            visits: element_text(&body, "visits"),
-            access_total: element_text(&body, "access-total"),
-            body,
-        }
+        fetch_page(&self.client, &self.url("/"), user_agent).await
     }
 
     /// `/api/stats`: the JSON body and the `X-Cache` header.
@@ -284,6 +270,24 @@ impl TestApp {
 pub struct Stats {
     pub cache: String,
     pub body: serde_json::Value,
+}
+
+/// One page view at `url` (any Tally, in-process or not), numbers read off the page.
+pub async fn fetch_page(client: &reqwest::Client, url: &str, user_agent: &str) -> PageView {
+    let response = client
+        .get(url)
+        .header("User-Agent", user_agent)
+        .send()
+        .await
+        .expect("page requested");
+    let status = response.status();
+    let body = response.text().await.expect("page body");
+    PageView {
+        status,
+        visits: element_text(&body, "visits"),
+        access_total: element_text(&body, "access-total"),
+        body,
+    }
 }
 
 /// The text inside the element with `id` (the page keeps such elements free of markup).

@@ -278,17 +278,8 @@ async fn a_store_going_down_and_back_is_logged_once_each_way() {
     }
     redis.start_again().await;
     let back = eventually(Duration::from_secs(5), async || {
-        let body = http
-            .get(&page)
-            .send()
-            .await
-            .expect("sent")
-            .text()
-            .await
-            .expect("body");
-        crate::helpers::element_text(&body, "visits")
-            .parse::<i64>()
-            .is_ok()
+        let shown = crate::helpers::fetch_page(&http, &page, "tally-tests").await;
+        shown.visits.parse::<i64>().is_ok()
     })
     .await;
     assert!(back.is_some(), "redis not used again");
