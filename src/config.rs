@@ -1,264 +1,497 @@
-//! Settings: the environment (and an optional `.env`) turned into one typed value.
+//! Settings: the command line and the environment (plus an optional `.env`, read by
+//! `main`) turned into one typed [`Settings`], through clap.
 //!
-//! Every variable has a default, so `tally` runs with none set. A bad value is
-//! reported as one [`ConfigError`] naming the variable, before any connection is tried.
+//! Every setting has an environment variable, which is how Tally is configured in
+//! practice; `tally --help` lists them with their defaults, and `.env.example`
+//! documents the same list (a test keeps the two in step). A bad value is refused
+//! by clap before any connection is tried, and [`one_line`] turns clap's error into
+//! the single line the operator sees. Passwords are held as [`SecretString`]s, kept
+//! apart from the addresses that are safe to log.
 
 use std::fmt;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_redis::redis::{ConnectionAddr, IntoConnectionInfo};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
+use deadpool_redis::redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::config::Host;
 
-/// Everything the process can be told, with the defaults of [`Settings::DEFAULTS`].
-#[derive(Clone)]
+/// Tally: a visit counter in Redis beside an access log in PostgreSQL.
+///
+/// Every option can also be set by the environment variable shown with it (or a
+/// `.env` file in the working directory); an empty variable means the default.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tally", version, max_term_width = 100)]
 pub struct Settings {
-    /// Where the access log lives. Its `Debug` hides the password.
-    pub database: tokio_postgres::Config,
-    /// The Redis URL as given. It may hold a password: never log it, log [`Settings::redis_addr`].
-    pub redis_url: String,
-    pub host: String,
-    pub port: u16,
-    /// The env_logger filter (`RUST_LOG`).
-    pub log_filter: String,
-    pub pg_pool_size: usize,
-    /// How long one store may take to answer a request before the page shows it as unavailable.
-    pub store_timeout: Duration,
-    /// How long start-up waits for a store before giving up.
-    pub startup_budget: Duration,
-    /// How long in-flight requests get to finish after SIGTERM.
-    pub shutdown_timeout: Duration,
-    /// Prepended to every Redis key, so several Tallys (or tests) can share one Redis.
-    pub redis_key_prefix: String,
-    pub static_dir: PathBuf,
-    /// The most page views written to PostgreSQL in one transaction.
-    pub batch_max: usize,
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// PostgreSQL connection URL (postgres://user:password@host:port/database; percent-encode symbols)
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://tally:tally@localhost:5432/tally",
+        value_parser = PostgresTarget::parse,
+        hide_env_values = true
+    )]
+    database_url: PostgresTarget,
+
+    /// File holding the PostgreSQL password, as Docker secrets are mounted; overrides the URL's
+    #[arg(long, env = "DATABASE_PASSWORD_FILE", value_parser = read_secret)]
+    database_password_file: Option<Secret>,
+
+    /// Redis connection URL (redis://[:password@]host:port[/db])
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://localhost:6379",
+        value_parser = RedisTarget::parse,
+        hide_env_values = true
+    )]
+    redis_url: RedisTarget,
+
+    /// File holding the Redis password; overrides the URL's
+    #[arg(long, env = "REDIS_PASSWORD_FILE", value_parser = read_secret)]
+    redis_password_file: Option<Secret>,
+
+    /// Address to listen on (an IP address or a host name)
+    #[arg(long, env = "HOST", default_value = "0.0.0.0", value_parser = parse_host)]
+    host: String,
+
+    /// Port to listen on (0: any free port)
+    #[arg(long, env = "PORT", default_value_t = 8000, value_parser = whole::<u16>(0, 65_535))]
+    port: u16,
+
+    /// Log filter, in env_logger's syntax (error, warn, info, debug, trace; or info,tally=debug)
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
+    log_filter: String,
+
+    /// Most PostgreSQL connections for reads; the access log writer holds one more of its own
+    #[arg(long, env = "PG_POOL_SIZE", default_value_t = 16, value_parser = whole::<u16>(1, 1024))]
+    pg_pool_size: u16,
+
+    /// How long (ms) a store may take before the page shows it as unavailable
+    #[arg(long, env = "STORE_TIMEOUT_MS", default_value_t = 2000, value_parser = whole::<u64>(10, 600_000))]
+    store_timeout_ms: u64,
+
+    /// How long (s) start-up keeps retrying a store that does not answer before giving up
+    #[arg(long, env = "STARTUP_BUDGET_SECS", default_value_t = 30, value_parser = whole::<u64>(0, 86_400))]
+    startup_budget_secs: u64,
+
+    /// How long (s) a stopping instance keeps serving with /readyz at 503, so a balancer takes it out
+    #[arg(long, env = "DRAIN_DELAY_SECS", default_value_t = 3, value_parser = whole::<u64>(0, 600))]
+    drain_delay_secs: u64,
+
+    /// How long (s) in-flight requests get to finish once the instance stops accepting new ones
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 5, value_parser = whole::<u64>(0, 3_600))]
+    shutdown_timeout_secs: u64,
+
+    /// Prepended to every Redis key, so several Tallys can share one Redis
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "tally:", value_parser = parse_key_prefix)]
+    redis_key_prefix: String,
+
+    /// Folder of the page's stylesheet and icons (relative to the working directory)
+    #[arg(long, env = "STATIC_DIR", default_value = "static", value_parser = parse_static_dir)]
+    static_dir: PathBuf,
+
+    /// Most page views written to PostgreSQL in one transaction
+    #[arg(long, env = "BATCH_MAX", default_value_t = 256, value_parser = whole::<u16>(1, 10_000))]
+    batch_max: u16,
+
+    /// Name shown as the page's "served by" (default: the host name; a container's is its ID)
+    #[arg(long, env = "INSTANCE_NAME")]
+    instance_name: Option<String>,
 }
 
-/// One bad variable: which, and what is wrong with it.
-#[derive(Debug, thiserror::Error)]
-#[error("{var}: {problem}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub problem: String,
+/// What the binary can do besides serving.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Ask this machine's Tally for /healthz: exit 0 if it serves, 1 if not (for container healthchecks)
+    Healthcheck,
 }
 
 impl Settings {
-    /// Every variable the process reads, with its default. `.env.example` lists the same.
-    pub const DEFAULTS: &'static [(&'static str, &'static str)] = &[
-        (
-            "DATABASE_URL",
-            "postgres://tally:tally@localhost:5432/tally",
-        ),
-        ("REDIS_URL", "redis://localhost:6379"),
-        ("HOST", "0.0.0.0"),
-        ("PORT", "8000"),
-        ("RUST_LOG", "info"),
-        ("PG_POOL_SIZE", "16"),
-        ("STORE_TIMEOUT_MS", "2000"),
-        ("STARTUP_BUDGET_SECS", "30"),
-        ("SHUTDOWN_TIMEOUT_SECS", "8"),
-        ("REDIS_KEY_PREFIX", "tally:"),
-        ("STATIC_DIR", "static"),
-        ("BATCH_MAX", "256"),
-    ];
-
-    /// Reads the process environment (after `.env`, see `main`).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// Settings from environment-variable pairs (`("PORT", "0")`; a later pair wins
+    /// over an earlier one), over the process environment and the defaults: how
+    /// tests and tools build them.
+    pub fn from_vars<'a>(
+        vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, String> {
+        let command = Self::command();
+        let mut last: Vec<(&str, &str)> = Vec::new();
+        for (var, value) in vars {
+            last.retain(|(seen, _)| *seen != var);
+            last.push((var, value));
+        }
+        let mut args = vec!["tally".to_owned()];
+        for (var, value) in last {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_env().is_some_and(|env| env == var))
+                .and_then(|arg| arg.get_long())
+                .ok_or_else(|| format!("{var}: not a setting"))?;
+            args.push(format!("--{arg}={value}"));
+        }
+        Self::try_parse_from(args).map_err(|error| one_line(&error))
     }
 
-    /// Reads settings through `lookup`; an unset or empty variable takes its default.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &'static str| -> Value {
-            let default = Self::DEFAULTS
-                .iter()
-                .find(|(name, _)| *name == var)
-                .map_or("", |(_, value)| value);
-            let text = lookup(var)
-                .filter(|value| !value.trim().is_empty())
-                .unwrap_or_else(|| default.to_owned());
-            Value { var, text }
-        };
-        Ok(Self {
-            database: get("DATABASE_URL").postgres_url()?,
-            redis_url: get("REDIS_URL").redis_url()?,
-            host: get("HOST").host()?,
-            port: get("PORT").number(1, u16::MAX.into())? as u16,
-            log_filter: get("RUST_LOG").text,
-            pg_pool_size: get("PG_POOL_SIZE").number(1, 1024)? as usize,
-            store_timeout: Duration::from_millis(get("STORE_TIMEOUT_MS").number(10, 600_000)?),
-            startup_budget: Duration::from_secs(get("STARTUP_BUDGET_SECS").number(0, 86_400)?),
-            shutdown_timeout: Duration::from_secs(get("SHUTDOWN_TIMEOUT_SECS").number(0, 3_600)?),
-            redis_key_prefix: get("REDIS_KEY_PREFIX").key_prefix()?,
-            static_dir: PathBuf::from(get("STATIC_DIR").text),
-            batch_max: get("BATCH_MAX").number(1, 10_000)? as usize,
-        })
+    /// The names of every environment variable the binary reads, with its default
+    /// (`None` when there is none), in the order `--help` lists them.
+    pub fn variables() -> Vec<(String, Option<String>)> {
+        Self::command()
+            .get_arguments()
+            .filter_map(|arg| {
+                let env = arg.get_env()?.to_string_lossy().into_owned();
+                let default = arg
+                    .get_default_values()
+                    .first()
+                    .map(|value| value.to_string_lossy().into_owned());
+                Some((env, default))
+            })
+            .collect()
+    }
+
+    pub fn command_to_run(&self) -> Option<Command> {
+        self.command
+    }
+
+    /// PostgreSQL's address, the password from its file if one was given.
+    pub fn postgres(&self) -> tokio_postgres::Config {
+        let mut config = self.database_url.config.clone();
+        if let Some(Secret(password)) = &self.database_password_file {
+            config.password(password.expose_secret());
+        }
+        config
+    }
+
+    /// Redis's address, with the password from its file or else from the URL.
+    pub fn redis(&self) -> ConnectionInfo {
+        let password = self
+            .redis_password_file
+            .as_ref()
+            .map(|Secret(secret)| secret)
+            .or(self.redis_url.password.as_ref());
+        let info = self.redis_url.info.clone();
+        match password {
+            Some(password) => {
+                let redis = info
+                    .redis_settings()
+                    .clone()
+                    .set_password(password.expose_secret());
+                info.set_redis_settings(redis)
+            }
+            None => info,
+        }
     }
 
     /// `host:port` of PostgreSQL, safe to log.
     pub fn database_addr(&self) -> String {
-        let port = self.database.get_ports().first().copied().unwrap_or(5432);
-        match self.database.get_hosts().first() {
-            Some(Host::Tcp(host)) => format!("{host}:{port}"),
-            Some(Host::Unix(path)) => format!("{}:{port}", path.display()),
-            None => format!("localhost:{port}"),
-        }
+        self.database_url.to_string()
     }
 
     /// `host:port` of Redis, safe to log.
     pub fn redis_addr(&self) -> String {
-        redis_addr(&self.redis_url).unwrap_or_else(|| "redis".to_owned())
+        self.redis_url.to_string()
     }
 
-    /// The address to listen on, as `bind` takes it.
-    pub fn listen_addr(&self) -> String {
-        match self.host.parse::<std::net::Ipv6Addr>() {
-            Ok(_) => format!("[{}]:{}", self.host, self.port),
-            Err(_) => format!("{}:{}", self.host, self.port),
+    /// The addresses to listen on (`HOST` resolved, with `PORT`).
+    pub fn listen_addrs(&self) -> std::io::Result<Vec<SocketAddr>> {
+        Ok((self.host.as_str(), self.port).to_socket_addrs()?.collect())
+    }
+
+    /// `HOST:PORT` as given, for messages.
+    pub fn listen_text(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Where a health probe on this machine reaches the server: the listen address,
+    /// or loopback when listening on every address.
+    pub fn probe_addr(&self) -> std::io::Result<SocketAddr> {
+        let mut addr = self.listen_addrs()?.into_iter().next().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "HOST resolves to nothing")
+        })?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                IpAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
         }
+        Ok(addr)
+    }
+
+    pub fn log_filter(&self) -> &str {
+        &self.log_filter
+    }
+
+    pub fn pg_pool_size(&self) -> usize {
+        self.pg_pool_size.into()
+    }
+
+    /// How long one store may take to answer a request.
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.store_timeout_ms)
+    }
+
+    pub fn startup_budget(&self) -> Duration {
+        Duration::from_secs(self.startup_budget_secs)
+    }
+
+    pub fn drain_delay(&self) -> Duration {
+        Duration::from_secs(self.drain_delay_secs)
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    pub fn redis_key_prefix(&self) -> &str {
+        &self.redis_key_prefix
+    }
+
+    pub fn static_dir(&self) -> &Path {
+        &self.static_dir
+    }
+
+    pub fn batch_max(&self) -> usize {
+        self.batch_max.into()
+    }
+
+    /// The name the page shows as "served by": `INSTANCE_NAME`, or the host name.
+    pub fn instance_name(&self) -> String {
+        self.instance_name
+            .clone()
+            .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned())
     }
 }
 
-impl fmt::Debug for Settings {
+/// A password read from a file. Its `Debug` shows nothing of it.
+#[derive(Clone)]
+struct Secret(SecretString);
+
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("database", &self.database_addr())
-            .field("database_name", &self.database.get_dbname())
-            .field("redis", &self.redis_addr())
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("log_filter", &self.log_filter)
-            .field("pg_pool_size", &self.pg_pool_size)
-            .field("store_timeout", &self.store_timeout)
-            .field("startup_budget", &self.startup_budget)
-            .field("shutdown_timeout", &self.shutdown_timeout)
-            .field("redis_key_prefix", &self.redis_key_prefix)
-            .field("static_dir", &self.static_dir)
-            .field("batch_max", &self.batch_max)
-            .finish()
+        f.write_str("Secret([redacted])")
     }
 }
 
-fn redis_addr(url: &str) -> Option<String> {
-    let info = url.into_connection_info().ok()?;
-    Some(match info.addr() {
-        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
-            format!("{host}:{port}")
-        }
-        ConnectionAddr::Unix(path) => path.display().to_string(),
-        _ => return None,
-    })
+/// A parser for a whole number from `min` to `max`, saying so when it is not one.
+fn whole<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy + Send + Sync + 'static,
+{
+    move |text| match text.trim().parse::<T>() {
+        Ok(number) if min <= number && number <= max => Ok(number),
+        _ => Err(format!("is not a whole number from {min} to {max}")),
+    }
 }
 
-/// One variable's text, with what it takes to turn it into a typed setting.
-struct Value {
-    var: &'static str,
-    text: String,
+/// Reads a password file; a trailing newline, as editors and `echo` leave, is not part of it.
+fn read_secret(path: &str) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let password = text
+        .strip_suffix('\n')
+        .map(|rest| rest.strip_suffix('\r').unwrap_or(rest))
+        .unwrap_or(&text);
+    if password.is_empty() {
+        return Err("is an empty file".to_owned());
+    }
+    Ok(Secret(password.into()))
 }
 
-impl Value {
-    fn fail(&self, problem: impl Into<String>) -> ConfigError {
-        ConfigError {
-            var: self.var,
-            problem: problem.into(),
-        }
-    }
+/// Where PostgreSQL is. Its `Debug` and `Display` show `host:port` only.
+#[derive(Clone)]
+struct PostgresTarget {
+    config: tokio_postgres::Config,
+}
 
-    fn number(&self, min: u64, max: u64) -> Result<u64, ConfigError> {
-        match self.text.trim().parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(self.fail(format!(
-                "{:?} is not a whole number from {min} to {max}",
-                self.text
-            ))),
-        }
-    }
-
-    fn postgres_url(&self) -> Result<tokio_postgres::Config, ConfigError> {
-        let text = self.text.trim();
+impl PostgresTarget {
+    fn parse(text: &str) -> Result<Self, String> {
+        const EXPECTED: &str = "expected postgres://user:password@host:port/database";
+        let text = text.trim();
         if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
-            return Err(self.fail(
-                "is not a PostgreSQL URL (expected postgres://user:password@host:port/database)",
-            ));
+            return Err(format!("is not a PostgreSQL URL ({EXPECTED})"));
         }
-        let config = tokio_postgres::Config::from_str(text)
-            .map_err(|e| self.fail(format!("is not a valid PostgreSQL URL: {e}")))?;
+        let config = tokio_postgres::Config::from_str(text).map_err(|e| {
+            format!("is not a valid PostgreSQL URL ({e}); percent-encode symbols in the password, or use DATABASE_PASSWORD_FILE")
+        })?;
         if config.get_hosts().is_empty() {
-            return Err(
-                self.fail("names no host (expected postgres://user:password@host:port/database)")
-            );
+            return Err(format!("names no host ({EXPECTED})"));
         }
-        Ok(config)
+        Ok(Self { config })
     }
+}
 
-    fn redis_url(&self) -> Result<String, ConfigError> {
-        let text = self.text.trim();
+impl fmt::Display for PostgresTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        match self.config.get_hosts().first() {
+            Some(Host::Tcp(host)) => write!(f, "{host}:{port}"),
+            Some(Host::Unix(path)) => write!(f, "{}:{port}", path.display()),
+            None => write!(f, "localhost:{port}"),
+        }
+    }
+}
+
+impl fmt::Debug for PostgresTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PostgresTarget({self}/{})",
+            self.config.get_dbname().unwrap_or("")
+        )
+    }
+}
+
+/// Where Redis is, the URL's password kept apart. `Debug` and `Display` show `host:port` only.
+#[derive(Clone)]
+struct RedisTarget {
+    info: ConnectionInfo,
+    password: Option<SecretString>,
+}
+
+impl RedisTarget {
+    fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
         let known = ["redis://", "rediss://", "unix://", "redis+unix://"];
         if !known.iter().any(|scheme| text.starts_with(scheme)) {
             return Err(
-                self.fail("is not a Redis URL (expected redis://[:password@]host:port[/db])")
+                "is not a Redis URL (expected redis://[:password@]host:port[/db])".to_owned(),
             );
         }
-        text.into_connection_info()
-            .map_err(|e| self.fail(format!("is not a valid Redis URL: {e}")))?;
-        Ok(text.to_owned())
-    }
-
-    fn host(&self) -> Result<String, ConfigError> {
-        let text = self.text.trim();
-        let is_name = text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-        if text.parse::<std::net::IpAddr>().is_ok() || is_name {
-            Ok(text.to_owned())
-        } else {
-            Err(self.fail(format!("{text:?} is not an IP address or host name")))
+        let info = text
+            .into_connection_info()
+            .map_err(|e| format!("is not a valid Redis URL: {e}"))?;
+        let settings = info.redis_settings();
+        let password = settings.password().map(SecretString::from);
+        let mut without = deadpool_redis::redis::RedisConnectionInfo::default()
+            .set_db(settings.db())
+            .set_protocol(settings.protocol());
+        if let Some(user) = settings.username() {
+            without = without.set_username(user);
         }
-    }
-
-    fn key_prefix(&self) -> Result<String, ConfigError> {
-        if self.text.len() > 100
-            || self
-                .text
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(self.fail("must be at most 100 characters with no spaces"));
-        }
-        Ok(self.text.clone())
+        Ok(Self {
+            info: info.clone().set_redis_settings(without),
+            password,
+        })
     }
 }
 
-/// Checks that a listen address resolves, so a bad `HOST` fails as a setting, not a bind error.
-pub fn resolve(settings: &Settings) -> Result<Vec<SocketAddr>, ConfigError> {
-    use std::net::ToSocketAddrs;
-    settings
-        .listen_addr()
+impl fmt::Display for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.info.addr() {
+            ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+                write!(f, "{host}:{port}")
+            }
+            ConnectionAddr::Unix(path) => write!(f, "{}", path.display()),
+            _ => f.write_str("redis"),
+        }
+    }
+}
+
+impl fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisTarget({self})")
+    }
+}
+
+fn parse_host(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let is_name = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if text.parse::<IpAddr>().is_err() && !is_name {
+        return Err("is not an IP address or host name".to_owned());
+    }
+    (text, 0)
         .to_socket_addrs()
-        .map(Iterator::collect)
-        .map_err(|e| ConfigError {
-            var: "HOST",
-            problem: format!("{:?} cannot be resolved: {e}", settings.host),
-        })
+        .map_err(|e| format!("cannot be resolved: {e}"))?;
+    Ok(text.to_owned())
+}
+
+fn parse_static_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.join("style.css").is_file() {
+        Ok(path)
+    } else {
+        Err(
+            "is not a folder holding style.css (run Tally from the repository, or set STATIC_DIR)"
+                .to_owned(),
+        )
+    }
+}
+
+fn parse_key_prefix(text: &str) -> Result<String, String> {
+    if text.len() > 100 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must be at most 100 characters with no spaces".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// clap's error as one line naming the environment variable: `PORT: "abc" is not
+/// valid: invalid digit found in string`. (clap's own message spans several lines
+/// and names the `--port` flag, which operators of a container never typed.)
+pub fn one_line(error: &clap::Error) -> String {
+    let flag = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(flag)) => flag.clone(),
+        _ => String::new(),
+    };
+    let long = flag
+        .trim_start_matches("--")
+        .split([' ', '=', '<'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let env = Settings::command()
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long.as_str()))
+        .and_then(|arg| arg.get_env().map(|env| env.to_string_lossy().into_owned()));
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => Some(value.clone()),
+        _ => None,
+    };
+    let cause = std::error::Error::source(error).map(ToString::to_string);
+    match (env, value, error.kind()) {
+        (Some(env), Some(value), ErrorKind::ValueValidation | ErrorKind::InvalidValue) => {
+            let shown = if env.ends_with("_URL") {
+                // A URL may hold a password: do not echo it.
+                String::new()
+            } else {
+                format!("{value:?} ")
+            };
+            match cause {
+                Some(cause)
+                    if ["is ", "names ", "cannot "]
+                        .iter()
+                        .any(|w| cause.starts_with(w)) =>
+                {
+                    format!("{env}: {shown}{cause}")
+                }
+                Some(cause) => format!("{env}: {shown}is not valid: {cause}"),
+                None => format!("{env}: {shown}is not valid"),
+            }
+        }
+        _ => {
+            let rendered = error.to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            first.trim_start_matches("error: ").to_owned()
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let env: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|name| env.get(name).cloned())
+    fn parse(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        Settings::from_vars(pairs.iter().copied())
     }
 
-    fn error_for(pairs: &[(&str, &str)]) -> ConfigError {
+    fn error_for(pairs: &[(&str, &str)]) -> String {
         match parse(pairs) {
             Ok(settings) => panic!("expected an error, got {settings:?}"),
             Err(e) => e,
@@ -266,98 +499,101 @@ mod tests {
     }
 
     #[test]
-    fn defaults_apply_when_nothing_is_set() {
+    fn the_defaults_describe_a_local_development_setup() {
         let s = parse(&[]).expect("defaults parse");
         assert_eq!(s.port, 8000);
         assert_eq!(s.host, "0.0.0.0");
         assert_eq!(s.database_addr(), "localhost:5432");
-        assert_eq!(s.database.get_dbname(), Some("tally"));
+        assert_eq!(s.postgres().get_dbname(), Some("tally"));
         assert_eq!(s.redis_addr(), "localhost:6379");
-        assert_eq!(s.store_timeout, Duration::from_secs(2));
-        assert_eq!(s.startup_budget, Duration::from_secs(30));
-        assert_eq!(s.log_filter, "info");
-        assert_eq!(s.redis_key_prefix, "tally:");
+        assert_eq!(s.store_timeout(), Duration::from_secs(2));
+        assert_eq!(s.startup_budget(), Duration::from_secs(30));
+        assert_eq!(s.log_filter(), "info");
+        assert_eq!(s.redis_key_prefix(), "tally:");
     }
 
     #[test]
-    fn every_default_parses_and_names_a_real_setting() {
-        for (name, _) in Settings::DEFAULTS {
-            assert!(name.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
-        }
-        assert!(parse(&[]).is_ok());
-    }
-
-    #[test]
-    fn empty_values_take_the_default() {
-        let s = parse(&[("PORT", ""), ("HOST", " ")]).expect("parses");
-        assert_eq!(s.port, 8000);
-        assert_eq!(s.host, "0.0.0.0");
-    }
-
-    #[test]
-    fn a_bad_port_names_the_variable() {
-        for bad in ["abc", "0", "65536", "-1", "80.5"] {
-            let e = error_for(&[("PORT", bad)]);
-            assert_eq!(e.var, "PORT", "{bad}");
-            assert!(e.to_string().starts_with("PORT: "), "{e}");
-        }
-    }
-
-    #[test]
-    fn a_bad_database_url_names_the_variable() {
-        for bad in [
-            "nonsense",
-            "mysql://x@y/z",
-            "postgres://",
-            "postgres://u:p@h:notaport/db",
+    fn a_bad_value_is_one_line_naming_the_variable() {
+        for (var, bad) in [
+            ("PORT", "abc"),
+            ("PORT", "65536"),
+            ("PORT", "-1"),
+            ("PG_POOL_SIZE", "0"),
+            ("STORE_TIMEOUT_MS", "2s"),
+            ("BATCH_MAX", "0"),
+            ("HOST", "not a host"),
+            ("REDIS_KEY_PREFIX", "a b"),
+            ("DATABASE_URL", "nonsense"),
+            ("DATABASE_URL", "mysql://x@y/z"),
+            ("DATABASE_URL", "postgres://u:p@h:notaport/db"),
+            ("REDIS_URL", "http://localhost"),
+            ("DATABASE_PASSWORD_FILE", "/no/such/file"),
         ] {
-            let e = error_for(&[("DATABASE_URL", bad)]);
-            assert_eq!(e.var, "DATABASE_URL", "{bad}: {e}");
+            let line = error_for(&[(var, bad)]);
+            assert!(line.starts_with(&format!("{var}: ")), "{var}={bad}: {line}");
+            assert_eq!(line.lines().count(), 1, "{line}");
         }
     }
 
     #[test]
-    fn a_bad_redis_url_names_the_variable() {
-        for bad in ["nonsense", "http://localhost", "redis://host:port"] {
-            let e = error_for(&[("REDIS_URL", bad)]);
-            assert_eq!(e.var, "REDIS_URL", "{bad}: {e}");
-        }
+    fn urls_are_not_echoed_in_errors() {
+        let line = error_for(&[("DATABASE_URL", "postgres://u:s3cret@h:x/db")]);
+        assert!(!line.contains("s3cret"), "{line}");
     }
 
     #[test]
-    fn out_of_range_numbers_are_refused() {
-        assert_eq!(error_for(&[("PG_POOL_SIZE", "0")]).var, "PG_POOL_SIZE");
-        assert_eq!(
-            error_for(&[("STORE_TIMEOUT_MS", "2s")]).var,
-            "STORE_TIMEOUT_MS"
-        );
-        assert_eq!(error_for(&[("BATCH_MAX", "0")]).var, "BATCH_MAX");
-        assert_eq!(error_for(&[("HOST", "not a host")]).var, "HOST");
-        assert_eq!(
-            error_for(&[("REDIS_KEY_PREFIX", "a b")]).var,
-            "REDIS_KEY_PREFIX"
-        );
-    }
-
-    #[test]
-    fn addresses_for_logs_carry_no_password() {
+    fn addresses_for_logs_and_debug_carry_no_password() {
+        let dir = std::env::temp_dir().join(format!("tally-secret-{}", std::process::id()));
+        std::fs::write(&dir, "file-s3cret\n").expect("write the secret");
         let s = parse(&[
             (
                 "DATABASE_URL",
-                "postgres://tally:s3cret-pg@db.example:6543/tally",
+                "postgres://tally:url-s3cret-pg@db.example:6543/tally",
             ),
-            ("REDIS_URL", "redis://:s3cret-redis@cache.example:6380/0"),
+            (
+                "REDIS_URL",
+                "redis://:url-s3cret-redis@cache.example:6380/0",
+            ),
+            ("REDIS_PASSWORD_FILE", dir.to_str().expect("utf-8 path")),
         ])
         .expect("parses");
+        std::fs::remove_file(&dir).expect("remove the secret");
+
         assert_eq!(s.database_addr(), "db.example:6543");
         assert_eq!(s.redis_addr(), "cache.example:6380");
         let debug = format!("{s:?}");
         assert!(!debug.contains("s3cret"), "{debug}");
+        assert_eq!(s.postgres().get_password(), Some(&b"url-s3cret-pg"[..]));
+        assert_eq!(s.redis().redis_settings().password(), Some("file-s3cret"));
     }
 
     #[test]
-    fn ipv6_hosts_get_brackets_when_listening() {
-        let s = parse(&[("HOST", "::1"), ("PORT", "9000")]).expect("parses");
-        assert_eq!(s.listen_addr(), "[::1]:9000");
+    fn a_password_file_overrides_the_url_and_keeps_every_symbol() {
+        let path = std::env::temp_dir().join(format!("tally-pw-{}", std::process::id()));
+        let password = "p@ss:w/rd#1% \"q\" 'x'";
+        std::fs::write(&path, format!("{password}\n")).expect("write the secret");
+        let s = parse(&[
+            ("DATABASE_URL", "postgres://tally@db:5432/tally"),
+            ("DATABASE_PASSWORD_FILE", path.to_str().expect("utf-8 path")),
+        ])
+        .expect("parses");
+        std::fs::remove_file(&path).expect("remove the secret");
+
+        assert_eq!(s.postgres().get_password(), Some(password.as_bytes()));
+    }
+
+    #[test]
+    fn a_probe_on_this_machine_dials_the_listen_address() {
+        let probe = |host: &str| {
+            parse(&[("HOST", host), ("PORT", "9000")])
+                .expect("parses")
+                .probe_addr()
+                .expect("resolves")
+                .to_string()
+        };
+        assert_eq!(probe("0.0.0.0"), "127.0.0.1:9000");
+        assert_eq!(probe("::"), "[::1]:9000");
+        assert_eq!(probe("127.0.0.2"), "127.0.0.2:9000");
+        assert_eq!(probe("::1"), "[::1]:9000");
     }
 }

@@ -3,10 +3,13 @@
 
 use std::error::Error as StdError;
 use std::io;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use deadpool_redis::redis::RedisError;
+
+use crate::error_page::error_page;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -22,11 +25,16 @@ pub enum Error {
     Redis(#[from] RedisError),
     #[error("redis")]
     RedisPool(#[from] deadpool_redis::PoolError),
+    /// The writer task is gone; it is restarted when it panics, so this means the
+    /// process is shutting down.
     #[error("the access log writer has stopped")]
     WriterStopped,
-    /// The batch this view was written in failed; the writer logged why.
-    #[error("the batch of page views failed: {0}")]
-    BatchFailed(&'static str),
+    /// The batch this view was written in failed, for the reason inside (shared by
+    /// every view of the batch).
+    #[error("the batch of page views failed")]
+    Batch(#[source] Arc<Error>),
+    #[error("the access total's row is missing")]
+    MissingTotal,
     #[error("the cache check read back {0:?}")]
     CacheMismatch(Option<String>),
     #[error("template")]
@@ -48,15 +56,61 @@ impl Error {
         line
     }
 
+    /// Whether the store could not be reached in time (refused, lost, timed out,
+    /// shutting down), as opposed to a store that answered with an error.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Batch(inner) => inner.is_outage(),
+            Self::Timeout | Self::WriterStopped => true,
+            Self::PostgresPool(deadpool_postgres::PoolError::Timeout(_))
+            | Self::RedisPool(deadpool_redis::PoolError::Timeout(_)) => true,
+            Self::MissingTotal | Self::CacheMismatch(_) | Self::Template(_) => false,
+            _ => {
+                if self.io_error_kind().is_some() {
+                    return true;
+                }
+                if let Some(db) = self.db_error() {
+                    let code = db.code().code();
+                    return code.starts_with("08")
+                        || code.starts_with("57P")
+                        || matches!(code, "53300" | "57014" | "55P03");
+                }
+                if let Some(redis) = self.redis_error() {
+                    return redis.is_io_error()
+                        || redis.is_timeout()
+                        || redis.is_connection_refusal()
+                        || redis.is_unrecoverable_error();
+                }
+                self.postgres_error()
+                    .is_some_and(tokio_postgres::Error::is_closed)
+            }
+        }
+    }
+
+    /// Whether the connection the call ran on broke (closed, reset, its session
+    /// terminated by the server): a call that failed so before it committed anything
+    /// can be made again on a new connection.
+    pub fn is_broken_connection(&self) -> bool {
+        if let Some(db) = self.db_error() {
+            let code = db.code().code();
+            return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+        }
+        self.io_error_kind().is_some()
+            || self
+                .postgres_error()
+                .is_some_and(tokio_postgres::Error::is_closed)
+    }
+
     /// A few words a user can act on ("connection refused", "timed out"), with no detail
     /// that belongs in the log only.
     pub fn reason(&self) -> &'static str {
         match self {
+            Self::Batch(inner) => return inner.reason(),
             Self::Timeout => return "timed out",
             Self::PostgresPool(deadpool_postgres::PoolError::Timeout(_))
             | Self::RedisPool(deadpool_redis::PoolError::Timeout(_)) => return "timed out",
             Self::WriterStopped => return "not accepting writes",
-            Self::BatchFailed(reason) => return reason,
+            Self::MissingTotal => return "its access total is missing",
             Self::CacheMismatch(_) => return "read back the wrong value",
             Self::Template(_) => return "could not render the page",
             _ => {}
@@ -73,15 +127,29 @@ impl Error {
             return match db.code().code() {
                 "28P01" | "28000" => "authentication failed",
                 "3D000" => "database does not exist",
+                "57014" => "timed out",
+                "55P03" => "timed out waiting for a lock",
+                "53300" => "too many connections",
                 "57P01" | "57P02" | "57P03" => "shutting down or starting up",
+                code if code.starts_with("08") => "connection lost",
                 _ => "query failed",
             };
         }
-        match self.redis_error() {
-            Some(e) if e.is_timeout() => "timed out",
-            Some(e) if e.is_connection_refusal() => "connection refused",
-            Some(e) if e.is_io_error() || e.is_unrecoverable_error() => "connection lost",
-            _ => "not reachable",
+        if let Some(redis) = self.redis_error() {
+            return if redis.is_timeout() {
+                "timed out"
+            } else if redis.is_connection_refusal() {
+                "connection refused"
+            } else if redis.is_io_error() || redis.is_unrecoverable_error() {
+                "connection lost"
+            } else {
+                "command failed"
+            };
+        }
+        match self.postgres_error() {
+            Some(error) if error.is_closed() => "connection lost",
+            Some(_) => "unexpected answer",
+            None => "not reachable",
         }
     }
 
@@ -110,6 +178,11 @@ impl Error {
         self.causes()
             .find_map(|cause| cause.downcast_ref::<io::Error>())
             .map(io::Error::kind)
+    }
+
+    fn postgres_error(&self) -> Option<&tokio_postgres::Error> {
+        self.causes()
+            .find_map(|cause| cause.downcast_ref::<tokio_postgres::Error>())
     }
 
     fn db_error(&self) -> Option<&tokio_postgres::error::DbError> {
@@ -149,6 +222,6 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse {
         log::error!("request failed: {}", self.chain());
-        crate::routes::error_page(self.status_code(), self.reason())
+        error_page(self.status_code(), self.reason())
     }
 }

@@ -1,13 +1,13 @@
-//! `tally healthcheck`: asks this machine's Tally for `/readyz`, for container
-//! healthchecks in an image that has no curl.
+//! `tally healthcheck`: asks this machine's Tally for `/healthz`, for container
+//! healthchecks in an image that has no curl. It checks liveness only: a store
+//! being down must not get a serving instance restarted.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// Answers `Ok` when `/readyz` on `127.0.0.1:port` says 200, within `limit`.
-pub fn probe(port: u16, limit: Duration) -> Result<(), String> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+/// Answers `Ok` when `/healthz` at `addr` says 200 within `limit`.
+pub fn probe(addr: SocketAddr, limit: Duration) -> Result<(), String> {
     let mut stream = TcpStream::connect_timeout(&addr, limit)
         .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
     stream
@@ -17,7 +17,7 @@ pub fn probe(port: u16, limit: Duration) -> Result<(), String> {
         .set_write_timeout(Some(limit))
         .map_err(|e| e.to_string())?;
     let request =
-        "GET /readyz HTTP/1.0\r\nHost: localhost\r\nUser-Agent: tally-healthcheck\r\n\r\n";
+        "GET /healthz HTTP/1.0\r\nHost: localhost\r\nUser-Agent: tally-healthcheck\r\n\r\n";
     stream
         .write_all(request.as_bytes())
         .map_err(|e| format!("cannot send to {addr}: {e}"))?;
@@ -30,6 +30,6 @@ pub fn probe(port: u16, limit: Duration) -> Result<(), String> {
     if status_line.split_whitespace().nth(1) == Some("200") {
         Ok(())
     } else {
-        Err(format!("/readyz answered {status_line:?}"))
+        Err(format!("/healthz answered {status_line:?}"))
     }
 }

@@ -1,11 +1,24 @@
 //! Tally: a visit counter in Redis beside an access log in PostgreSQL.
+//!
+//! The layers, each depending only on those below it:
+//!
+//! - [`startup`] assembles the app; [`routes`] and [`middleware`] are its HTTP side.
+//! - [`usecases`]: what Tally does (count a view, reset, stats, checks).
+//! - [`access_total`] (written, cached, repaired) and [`store_health`] (up or down).
+//! - [`stores`]: PostgreSQL and Redis, their pools and every query and command.
+//! - [`config`], [`error`], [`error_page`], [`access_log`], [`shutdown`], [`origin`].
 
+pub mod access_log;
+pub mod access_total;
 pub mod config;
 pub mod error;
+pub mod error_page;
 pub mod healthcheck;
-pub mod limits;
+pub mod middleware;
 pub mod origin;
 pub mod routes;
+pub mod shutdown;
 pub mod startup;
-pub mod state;
+pub mod store_health;
 pub mod stores;
+pub mod usecases;

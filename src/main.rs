@@ -1,95 +1,91 @@
-//! Start-up only: read the settings, start logging, wait for the stores, bring
-//! the schema up to date, serve until SIGTERM or Ctrl-C.
+//! Start-up only: read the settings, start logging, build the app, serve until
+//! SIGTERM or Ctrl-C (or answer `tally healthcheck`).
 
-use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tally::config::{self, Settings};
+use clap::Parser;
+use tally::config::{self, Command, Settings};
 use tally::healthcheck;
-use tally::startup;
-use tally::state::AppState;
+use tally::shutdown::Shutdown;
+use tally::startup::{Application, BuildError};
 
 /// Exit code for a bad setting or argument (the process never started).
 const EXIT_USAGE: u8 = 2;
 
-#[actix_web::main]
-async fn main() -> ExitCode {
-    let healthcheck_only = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("healthcheck") => true,
-        Some(other) => {
-            eprintln!("tally: unknown argument {other:?}; run `tally` or `tally healthcheck`");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+fn main() -> ExitCode {
     if let Err(error) = dotenvy::dotenv()
         && !error.not_found()
     {
         eprintln!("tally: .env: {error}");
         return ExitCode::from(EXIT_USAGE);
     }
-    let settings = match Settings::from_env().and_then(|s| config::resolve(&s).map(|_| s)) {
+    forget_empty_settings();
+    let settings = match Settings::try_parse() {
         Ok(settings) => settings,
+        Err(help) if !help.use_stderr() => {
+            // --help or --version.
+            let _ = help.print();
+            return ExitCode::SUCCESS;
+        }
         Err(error) => {
-            eprintln!("tally: {error}");
+            eprintln!("tally: {}", config::one_line(&error));
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if healthcheck_only {
-        return match healthcheck::probe(settings.port, Duration::from_secs(3)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(problem) => {
-                eprintln!("tally healthcheck: {problem}");
-                ExitCode::FAILURE
-            }
-        };
+    if let Some(Command::Healthcheck) = settings.command_to_run() {
+        return check_health(&settings);
     }
     env_logger::Builder::new()
-        .parse_filters(&settings.log_filter)
+        .parse_filters(settings.log_filter())
         .init();
-    match serve(settings).await {
+    actix_web::rt::System::new().block_on(serve(settings))
+}
+
+/// Unsets each setting's variable that is set but empty, so it takes its default
+/// (compose files pass `NAME: ${NAME:-}`). Done before any thread starts, as
+/// changing the environment requires.
+fn forget_empty_settings() {
+    for (var, _) in Settings::variables() {
+        if std::env::var_os(&var).is_some_and(|value| value.is_empty()) {
+            // SAFETY: `main` has started no thread yet.
+            unsafe { std::env::remove_var(&var) }
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
+    let app = match Application::build(&settings, Shutdown::on_signals()).await {
+        Ok(app) => app,
+        Err(BuildError::Stopped) => {
+            log::info!("stopped before start-up finished");
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            log::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(problem) => {
-            log::error!("{problem}");
+        Err(error) => {
+            log::error!("server failed: {error}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
-    log::info!(
-        "starting: postgres at {}, redis at {}, start-up budget {:?}",
-        settings.database_addr(),
-        settings.redis_addr(),
-        settings.startup_budget
-    );
-    let state = AppState::new(&settings);
-    state
-        .wait_until_ready(settings.startup_budget)
-        .await
-        .map_err(|e| format!("giving up: {e}"))?;
-    let applied = state
-        .postgres
-        .migrate()
-        .await
-        .map_err(|e| format!("postgres: schema not brought up to date: {}", e.chain()))?;
-    log::info!(
-        "schema up to date ({} migration(s) applied now)",
-        applied.len()
-    );
-    let addr = settings.listen_addr();
-    let listener = TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = startup::run(
-        listener,
-        state,
-        settings.static_dir.clone(),
-        settings.shutdown_timeout,
-    )
-    .map_err(|e| format!("cannot serve on {local}: {e}"))?;
-    log::info!("listening on http://{local}");
-    server.await.map_err(|e| format!("server failed: {e}"))?;
-    log::info!("stopped");
-    Ok(())
+/// `tally healthcheck`: 0 when this machine's Tally answers `/healthz`, else 1.
+fn check_health(settings: &Settings) -> ExitCode {
+    let probed = settings
+        .probe_addr()
+        .map_err(|e| format!("HOST cannot be resolved: {e}"))
+        .and_then(|addr| healthcheck::probe(addr, Duration::from_secs(3)));
+    match probed {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("tally healthcheck: {problem}");
+            ExitCode::FAILURE
+        }
+    }
 }

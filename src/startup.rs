@@ -1,46 +1,157 @@
-//! Builds the HTTP server: every route in [`configure`], the middleware, the limits.
-//! `main` and the tests both start Tally through [`run`], so they cannot drift.
+//! Assembling and running Tally. [`Application::build`] is the only way to start an
+//! instance: `main` and every test call it, so they cannot drift. Every route is in
+//! [`configure`]; what wraps them is in [`crate::middleware`].
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::time::Duration;
 
 use actix_files::{Files, NamedFile};
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
+use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, FromRequest, Handler, HttpServer, Resource, Responder, guard, web};
 
-use crate::state::AppState;
-use crate::{limits, routes};
+use crate::config::Settings;
+use crate::middleware;
+use crate::routes;
+use crate::shutdown::Shutdown;
+use crate::stores::StartupError;
+use crate::usecases::Tally;
 
 /// One log line per request: client, request line, status, size, duration.
 const LOG_FORMAT: &str = r#"%a "%r" %s %bB %Dms"#;
 
-/// No inline script or style, nothing from elsewhere, no framing.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 /// How long a client has to send its request head before it gets a 408.
 const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Starts serving on `listener` and returns the server without awaiting it.
-pub fn run(
+/// Why an instance did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("giving up: {0}")]
+    Stores(#[from] StartupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    /// A stop was asked for before start-up finished.
+    #[error("stopped during start-up")]
+    Stopped,
+}
+
+/// A started instance: stores ready, schema current, listening.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    shutdown: Shutdown,
+    drain_delay: Duration,
+    shutdown_timeout: Duration,
+}
+
+impl Application {
+    /// Waits for the stores, brings the schema up to date, checks the access total,
+    /// and starts listening. A stop asked for meanwhile ends start-up with
+    /// [`BuildError::Stopped`].
+    pub async fn build(settings: &Settings, shutdown: Shutdown) -> Result<Self, BuildError> {
+        log::info!(
+            "starting: postgres at {}, redis at {}, start-up budget {:?}",
+            settings.database_addr(),
+            settings.redis_addr(),
+            settings.startup_budget()
+        );
+        let tally = tokio::select! {
+            tally = Tally::start(settings) => tally?,
+            () = shutdown.requested() => return Err(BuildError::Stopped),
+        };
+        let listen_error = |source| BuildError::Listen {
+            addr: settings.listen_text(),
+            source,
+        };
+        let listener = settings
+            .listen_addrs()
+            .and_then(|addrs| TcpListener::bind(&addrs[..]))
+            .map_err(listen_error)?;
+        let addr = listener.local_addr().map_err(listen_error)?;
+        let instance = tally.instance().to_owned();
+        let server = serve(
+            listener,
+            tally,
+            shutdown.clone(),
+            settings.static_dir(),
+            settings.shutdown_timeout(),
+        )
+        .map_err(listen_error)?;
+        log::info!("listening on http://{addr} as {instance}");
+        Ok(Self {
+            server,
+            addr,
+            shutdown,
+            drain_delay: settings.drain_delay(),
+            shutdown_timeout: settings.shutdown_timeout(),
+        })
+    }
+
+    /// The address the instance listens on (its port is the real one when `PORT` is 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until a stop is asked for, then drains: `/readyz` answers 503 at once
+    /// and the instance keeps serving for the drain delay; then it stops accepting
+    /// connections and gives requests in flight the shutdown timeout to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let mut server = tokio::spawn(self.server);
+        tokio::select! {
+            ended = &mut server => return ended?,
+            () = self.shutdown.requested() => {}
+        }
+        log::info!(
+            "draining: /readyz answers 503; serving {:?} more so a load balancer takes this instance out",
+            self.drain_delay
+        );
+        tokio::select! {
+            ended = &mut server => return ended?,
+            () = tokio::time::sleep(self.drain_delay) => {}
+        }
+        log::info!(
+            "closing: no new connections; requests in flight get up to {:?} to finish",
+            self.shutdown_timeout
+        );
+        handle.stop(true).await;
+        server.await??;
+        log::info!("stopped");
+        Ok(())
+    }
+}
+
+/// The HTTP server on `listener`, not yet awaited.
+fn serve(
     listener: TcpListener,
-    state: AppState,
-    static_dir: PathBuf,
+    tally: Tally,
+    shutdown: Shutdown,
+    static_dir: &Path,
     shutdown_timeout: Duration,
 ) -> std::io::Result<Server> {
-    let state = web::Data::new(state);
+    let tally = web::Data::new(tally);
+    let shutdown = web::Data::new(shutdown);
+    let static_dir = static_dir.to_path_buf();
     let server = HttpServer::new(move || {
         let static_dir = static_dir.clone();
         App::new()
-            .app_data(state.clone())
-            .wrap(from_fn(limits::enforce))
-            .wrap(security_headers())
-            .wrap(Logger::new(LOG_FORMAT))
+            .app_data(tally.clone())
+            .app_data(shutdown.clone())
+            .wrap(from_fn(middleware::guard))
+            .wrap(
+                Logger::new(LOG_FORMAT)
+                    .exclude("/healthz")
+                    .exclude("/readyz"),
+            )
             .configure(move |cfg| configure(cfg, &static_dir))
     })
     .listen(listener)?
+    // Signals are Tally's own (see `Shutdown`), so it can drain before stopping.
+    .disable_signals()
     .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
     .shutdown_timeout(shutdown_timeout.as_secs())
     .run();
@@ -69,7 +180,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: &Path) {
         let favicon = favicon.clone();
         async move { NamedFile::open(favicon) }
     }))
-    .service(Files::new("/static", static_dir).default_handler(web::to(routes::not_found)))
+    .service(
+        web::scope("/static")
+            .guard(guard::Any(guard::Get()).or(guard::Head()))
+            .service(Files::new("", static_dir).default_handler(web::to(routes::not_found))),
+    )
+    .service(
+        web::resource(["/static", "/static/{file:.*}"]).to(routes::method_not_allowed("GET, HEAD")),
+    )
     .default_service(web::to(routes::not_found));
 }
 
@@ -88,13 +206,4 @@ where
                 .to(handler),
         )
         .default_service(web::to(routes::method_not_allowed("GET, HEAD")))
-}
-
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }

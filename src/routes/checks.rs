@@ -1,14 +1,14 @@
-//! Checks for people and orchestrators: `/healthz` (the process runs), `/readyz`
-//! (both stores answer), `/db` and `/cache` (one store each, with timings).
-
-use std::time::Duration;
+//! Checks for people and orchestrators: `/healthz` (liveness: the process serves),
+//! `/readyz` (readiness: this instance takes traffic, until it drains), `/db` and
+//! `/cache` (one store each, asked now, with timings).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::{json, state_word};
-use crate::state::{AppState, Timed, timed};
+use crate::shutdown::Shutdown;
+use crate::usecases::{Tally, Timed};
 
 #[derive(Serialize)]
 struct StoreCheck {
@@ -19,11 +19,8 @@ struct StoreCheck {
     error: Option<&'static str>,
 }
 
-fn check(store: &'static str, timed: Timed<Duration>) -> HttpResponse {
-    let error = timed.result.as_ref().err().map(|error| {
-        log::warn!("{store} check failed: {}", error.chain());
-        error.reason()
-    });
+fn check(store: &'static str, timed: Timed<()>) -> HttpResponse {
+    let error = timed.result.as_ref().err().map(|error| error.reason());
     let status = if error.is_none() {
         StatusCode::OK
     } else {
@@ -41,35 +38,37 @@ fn check(store: &'static str, timed: Timed<Duration>) -> HttpResponse {
 }
 
 /// 200 when PostgreSQL answers a query, else 503.
-pub async fn db(state: web::Data<AppState>) -> HttpResponse {
-    check("postgres", timed(state.postgres.ping()).await)
+pub async fn db(tally: web::Data<Tally>) -> HttpResponse {
+    check("postgres", tally.check_postgres().await)
 }
 
 /// 200 when Redis takes a write and reads it back, else 503.
-pub async fn cache(state: web::Data<AppState>) -> HttpResponse {
-    check("redis", timed(state.redis.check()).await)
+pub async fn cache(tally: web::Data<Tally>) -> HttpResponse {
+    check("redis", tally.check_redis().await)
 }
 
-/// 200 while the process runs.
+/// 200 while the process serves; asks no store.
 pub async fn healthz() -> HttpResponse {
     json(StatusCode::OK, serde_json::json!({ "status": "ok" }))
 }
 
-/// 200 when both stores answer, else 503; says which is down.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (postgres, redis) = state.readiness().await;
-    let ready = postgres.result.is_ok() && redis.result.is_ok();
-    let status = if ready {
-        StatusCode::OK
+/// 200 while this instance takes traffic, 503 once it drains. A store being down
+/// does not change it (the page still serves, degraded); the body says each
+/// store's last known state.
+pub async fn readyz(tally: web::Data<Tally>, shutdown: web::Data<Shutdown>) -> HttpResponse {
+    let stores = tally.readiness();
+    let (status, word) = if shutdown.is_requested() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::OK, "ready")
     };
     json(
         status,
         serde_json::json!({
-            "status": if ready { "ready" } else { "not ready" },
-            "postgres": state_word(postgres.result.is_ok()),
-            "redis": state_word(redis.result.is_ok()),
+            "status": word,
+            "postgres": state_word(stores.postgres_up),
+            "redis": state_word(stores.redis_up),
+            "served_by": tally.instance(),
         }),
     )
 }

@@ -7,26 +7,29 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::access_log::Access;
 use crate::error::Result;
-use crate::state::{AppState, Timed, View};
-use crate::stores::access_log::NewAccess;
-use crate::stores::postgres::Access;
+use crate::usecases::{Tally, Timed, View};
 
 #[derive(Template)]
 #[template(path = "index.html")]
-pub struct IndexPage {
+pub struct IndexPage<'a> {
     pub visits: Card,
     pub access_total: Card,
     /// The newest accesses; `None` when PostgreSQL could not be read.
     pub recent: Option<Arc<[Access]>>,
     pub notice: Option<&'static str>,
+    /// The instance that served the page.
+    pub served_by: &'a str,
 }
 
 /// One store's number on the page.
 pub struct Card {
-    /// The number, or `None` when the store could not be reached.
+    /// The number, or `None` when the store could not give it.
     pub value: Option<i64>,
-    /// Why the store could not be reached.
+    /// Whether the store could not be reached (rather than answering with an error).
+    pub down: bool,
+    /// Why the store could not give its number.
     pub reason: &'static str,
     /// How long the store took, for people: "1.2 ms".
     pub took: String,
@@ -34,20 +37,21 @@ pub struct Card {
 
 impl Card {
     fn new<T>(timed: &Timed<T>, number: impl Fn(&T) -> i64) -> Self {
-        let (value, reason) = match &timed.result {
-            Ok(answer) => (Some(number(answer)), ""),
-            Err(error) => (None, error.reason()),
+        let (value, down, reason) = match &timed.result {
+            Ok(answer) => (Some(number(answer)), false, ""),
+            Err(error) => (None, error.is_outage(), error.reason()),
         };
         Self {
             value,
+            down,
             reason,
             took: format!("{:.1} ms", timed.elapsed.as_secs_f64() * 1000.0),
         }
     }
 }
 
-impl IndexPage {
-    fn new(view: &View, notice: Option<&'static str>) -> Self {
+impl<'a> IndexPage<'a> {
+    fn new(view: &View, notice: Option<&'static str>, served_by: &'a str) -> Self {
         Self {
             visits: Card::new(&view.visits, |visits| *visits),
             access_total: Card::new(&view.access, |recorded| recorded.total),
@@ -58,21 +62,20 @@ impl IndexPage {
                 .ok()
                 .map(|recorded| Arc::clone(&recorded.recent)),
             notice,
+            served_by,
         }
     }
 }
 
 /// Counts the view in both stores and shows the numbers after it.
-pub async fn index(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+pub async fn index(request: HttpRequest, tally: web::Data<Tally>) -> Result<HttpResponse> {
     let user_agent = request
         .headers()
         .get(header::USER_AGENT)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .unwrap_or_default();
-    let view = state
-        .view(NewAccess::new(request.path(), &user_agent))
-        .await;
-    let page = IndexPage::new(&view, notice(request.query_string()));
+    let view = tally.count_view(request.path(), &user_agent).await;
+    let page = IndexPage::new(&view, notice(request.query_string()), tally.instance());
     Ok(HttpResponse::Ok()
         .content_type(ContentType::html())
         .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))

@@ -1,5 +1,6 @@
-//! The HTTP routes, one file per area. Handlers ask the state, fill a page or a
-//! JSON body, and return it; they hold no SQL and no Redis command.
+//! The HTTP routes, one file per area. A handler reads the request, asks a use case
+//! on [`crate::usecases::Tally`], and turns the answer into a page or a JSON body;
+//! it holds no SQL, no Redis command, and no store.
 
 mod checks;
 mod index;
@@ -8,43 +9,14 @@ mod stats;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, ContentType};
-use askama::Template;
+use actix_web::http::header;
 
 pub use checks::{cache, db, healthz, readyz};
 pub use index::index;
 pub use reset::reset;
 pub use stats::stats;
 
-/// Every page but the main one: 404, 403, 405, 503, 500.
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub status: u16,
-    pub title: &'static str,
-    pub message: String,
-}
-
-/// An error page in the site's layout (plain text if even that fails).
-pub fn error_page(status: StatusCode, message: impl Into<String>) -> HttpResponse {
-    let page = ErrorPage {
-        status: status.as_u16(),
-        title: status.canonical_reason().unwrap_or("Error"),
-        message: message.into(),
-    };
-    match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .content_type(ContentType::html())
-            .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-            .body(html),
-        Err(error) => {
-            log::error!("error page not rendered: {error}");
-            HttpResponse::build(status)
-                .content_type(ContentType::plaintext())
-                .body(page.message)
-        }
-    }
-}
+use crate::error_page::error_page;
 
 /// Anything no route matches.
 pub async fn not_found() -> HttpResponse {

@@ -4,13 +4,14 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::error_page;
 use crate::error::Result;
+use crate::error_page::error_page;
 use crate::origin::is_cross_origin;
-use crate::state::AppState;
+use crate::usecases::Tally;
 
-/// Resets the Redis counter and sends the browser back to the page with a notice.
-pub async fn reset(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+/// Resets the counter and sends the browser back to the page with a notice; refuses
+/// a request from another origin's page.
+pub async fn reset(request: HttpRequest, tally: web::Data<Tally>) -> Result<HttpResponse> {
     let text = |name| {
         request
             .headers()
@@ -29,8 +30,7 @@ pub async fn reset(request: HttpRequest, state: web::Data<AppState>) -> Result<H
             "The counter can only be reset from Tally's own page. Nothing was changed.",
         ));
     }
-    state.redis.reset_visits().await?;
-    log::info!("visit counter reset");
+    tally.reset().await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/?reset=1"))
         .finish())

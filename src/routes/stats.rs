@@ -1,23 +1,26 @@
 //! `GET /api/stats`: both numbers as JSON, without counting a view.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::{json, state_word};
-use crate::state::{AppState, CacheOutcome};
+use crate::access_total::Source;
+use crate::usecases::Tally;
 
 #[derive(Serialize)]
-struct StatsBody {
+struct StatsBody<'a> {
     visits: Option<i64>,
     access_total: Option<i64>,
     redis: &'static str,
     postgres: &'static str,
+    served_by: &'a str,
 }
 
 /// The counter and the access total; `X-Cache` says whether the total came from Redis.
-pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
-    let stats = state.stats().await;
+pub async fn stats(tally: web::Data<Tally>) -> HttpResponse {
+    let stats = tally.stats().await;
     let mut response = json(
         StatusCode::OK,
         StatsBody {
@@ -25,15 +28,16 @@ pub async fn stats(state: web::Data<AppState>) -> HttpResponse {
             access_total: stats.access_total,
             redis: state_word(stats.redis_up),
             postgres: state_word(stats.postgres_up),
+            served_by: tally.instance(),
         },
     );
-    let cache = match stats.cache {
-        CacheOutcome::Hit => "hit",
-        CacheOutcome::Miss => "miss",
+    let cache = match stats.source {
+        Some(Source::Cache) => "hit",
+        _ => "miss",
     };
     response.headers_mut().insert(
-        actix_web::http::header::HeaderName::from_static("x-cache"),
-        actix_web::http::header::HeaderValue::from_static(cache),
+        HeaderName::from_static("x-cache"),
+        HeaderValue::from_static(cache),
     );
     response
 }

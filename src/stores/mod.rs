@@ -1,21 +1,22 @@
 //! The two stores, one module each, and what they share: closing a connection
 //! whose call was cut short, and waiting for a store at start-up.
 
-pub mod access_log;
 pub mod postgres;
 pub mod redis;
 
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+/// How long a cancel request for a cut-short PostgreSQL call may take.
+const CANCEL_LIMIT: Duration = Duration::from_secs(2);
 
 /// A pooled connection that is closed, not returned to the pool, unless the call
 /// that used it finished: a connection whose call timed out (or whose request went
-/// away) may still have a half-read answer on the wire.
+/// away) may still have a half-read answer on the wire, or a statement running.
 pub struct Guarded<C: Detach>(Option<C>);
 
 /// Takes a connection out of its pool so that dropping it closes it.
@@ -24,7 +25,15 @@ pub trait Detach {
 }
 
 impl Detach for deadpool_postgres::Object {
+    /// Also asks the server to cancel whatever the connection was running: closing
+    /// the socket alone leaves a backend waiting on a lock until it next writes.
     fn detach(self) {
+        let token = self.cancel_token();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = timeout(CANCEL_LIMIT, token.cancel_query(tokio_postgres::NoTls)).await;
+            });
+        }
         drop(deadpool_postgres::Object::take(self));
     }
 }
@@ -72,26 +81,6 @@ impl<C: Detach> Drop for Guarded<C> {
     }
 }
 
-/// Opens a connection with `connect` and runs `call` on it, all within `limit`.
-/// If the time runs out first, the connection is closed rather than reused.
-///
-/// `connect` comes boxed: a pool checkout holds the manager's whole connect
-/// future (20 KB for Redis), which every future above it would otherwise carry
-/// and copy; a page view's future was 43 KB that way, and 2 KB boxed.
-pub async fn within<C: Detach, T>(
-    limit: Duration,
-    connect: Pin<Box<impl Future<Output = Result<C>>>>,
-    call: impl AsyncFnOnce(&mut C) -> Result<T>,
-) -> Result<T> {
-    let work = async {
-        let mut connection = Guarded::new(connect.await?);
-        let value = call(&mut connection).await?;
-        connection.release();
-        Ok(value)
-    };
-    timeout(limit, work).await.map_err(|_| Error::Timeout)?
-}
-
 /// Why start-up gave up on a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -108,6 +97,10 @@ pub enum StartupError {
         budget: Duration,
         cause: String,
     },
+    #[error("postgres: schema not brought up to date: {0}")]
+    Schema(String),
+    #[error("postgres: the access total could not be checked: {0}")]
+    Total(String),
 }
 
 /// Tries `attempt` with exponential backoff (250 ms doubling to 5 s) until it

@@ -1,36 +1,82 @@
-//! PostgreSQL: the durable access log. The pool, start-up readiness, the schema,
-//! and the read queries (writes go through [`super::access_log`]).
+//! PostgreSQL: the durable access log. The pools, start-up readiness, the schema,
+//! and every query Tally runs there.
+//!
+//! Every connection carries `statement_timeout` and `lock_timeout` equal to the
+//! store timeout, so the server itself ends any statement Tally has stopped waiting
+//! for, even when the cancel request Tally sends cannot reach it.
 
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio::time::Instant;
+use tokio::time::timeout;
 use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
 
-use super::{Guarded, StartupError, wait_for, within};
+use super::{Guarded, StartupError, wait_for};
+use crate::access_log::{Access, NewAccess};
 use crate::config::Settings;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The migrations, applied in order at start-up; each runs once per database.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_access_log",
-    include_str!("../../migrations/0001_access_log.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_access_log",
+        include_str!("../../migrations/0001_access_log.sql"),
+    ),
+    (
+        "0002_access_total_epoch",
+        include_str!("../../migrations/0002_access_total_epoch.sql"),
+    ),
+];
 
-/// One access as the recent list shows it.
+/// Inserts a batch of rows and raises the total by their number. It returns no row
+/// when the totals row is missing; the caller then rolls the batch back.
+const APPEND: &str = "
+    WITH inserted AS (
+        INSERT INTO access_log (path, user_agent)
+        SELECT * FROM unnest($1::text[], $2::text[])
+        RETURNING 1
+    )
+    UPDATE access_totals SET total = total + (SELECT count(*) FROM inserted)
+    WHERE id = 1
+    RETURNING total, epoch::text";
+
+/// The newest accesses, newest first (in the writer's transaction, its own rows too).
+const RECENT: &str = "
+    SELECT to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+           to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'),
+           user_agent
+    FROM access_log ORDER BY id DESC LIMIT $1";
+
+const TOTAL: &str = "SELECT total, epoch::text FROM access_totals WHERE id = 1";
+
+/// The access total, and which epoch of this database it counts (see the migration
+/// `0002_access_total_epoch`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Access {
-    /// RFC 3339, in UTC, for `<time datetime>`.
-    pub at: String,
-    /// The same time as people read it.
-    pub at_text: String,
-    pub user_agent: String,
+pub struct Total {
+    pub total: i64,
+    pub epoch: String,
 }
 
-/// The access log's connection pool, with every call bounded by the store timeout.
+/// What one batch wrote, before its COMMIT.
+pub struct Appended {
+    pub total: Total,
+    pub recent: Vec<Access>,
+}
+
+/// The totals row was wrong and has been set from the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// The total the row held, or `None` when there was no row.
+    pub was: Option<i64>,
+    /// The rows in the log, which the total now says.
+    pub now: i64,
+}
+
+/// The access log's connection pools, with every call bounded by the store timeout.
 #[derive(Clone)]
 pub struct Postgres {
-    pool: Pool,
+    readers: Pool,
     /// The access log writer's own connection, so that it never waits for the
     /// readers' pool and the readers never wait for it.
     writer: Pool,
@@ -41,16 +87,27 @@ pub struct Postgres {
 impl Postgres {
     /// Builds the pools. Connections are opened lazily, so this never waits for the server.
     pub fn new(settings: &Settings) -> Self {
-        let timeout = settings.store_timeout;
-        let mut config = settings.database.clone();
+        let timeout = settings.store_timeout();
+        let millis = timeout.as_millis();
+        let mut config = settings.postgres();
+        let options = format!(
+            "{} -c statement_timeout={millis} -c lock_timeout={millis} \
+             -c idle_in_transaction_session_timeout={}",
+            config.get_options().unwrap_or_default(),
+            millis * 5,
+        );
         config
+            .options(options.trim_start())
             .connect_timeout(timeout)
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30))
-            .application_name("tally");
-        let pool = |size| {
+            .keepalives_idle(Duration::from_secs(30));
+        // `pg_stat_activity` shows which instance holds which connection, and what for.
+        let instance = settings.instance_name();
+        let pool = |size, role: &str| {
+            let mut config = config.clone();
+            config.application_name(format!("{role} {instance}"));
             let manager = Manager::from_config(
-                config.clone(),
+                config,
                 NoTls,
                 ManagerConfig {
                     // `Fast` would hand out a connection to a server that has stalled.
@@ -67,8 +124,8 @@ impl Postgres {
                 .expect("a pool with a runtime always builds")
         };
         Self {
-            pool: pool(settings.pg_pool_size),
-            writer: pool(1),
+            readers: pool(settings.pg_pool_size(), "tally"),
+            writer: pool(1, "tally-writer"),
             timeout,
             addr: settings.database_addr(),
         }
@@ -83,68 +140,95 @@ impl Postgres {
         self.timeout
     }
 
-    /// A connection that is closed if the call using it is cut short. (The
-    /// checkouts are boxed for the reason [`within`] gives.)
-    pub async fn connection(&self) -> Result<Guarded<Object>> {
-        Ok(Guarded::new(Box::pin(self.pool.get()).await?))
+    /// Waits until PostgreSQL answers a query, as start-up does.
+    pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
+        wait_for("postgres", &self.addr, budget, async || self.ping().await).await
     }
 
-    /// The writer's connection, closed like [`Postgres::connection`]'s if cut short.
+    /// The writer's connection: closed, and its statement cancelled, if the call
+    /// using it is cut short. (Checkouts are boxed: the pool's connect future is
+    /// large, and every future awaiting it inline would carry and copy it.)
     pub async fn writer_connection(&self) -> Result<Guarded<Object>> {
         Ok(Guarded::new(Box::pin(self.writer.get()).await?))
     }
 
-    /// Waits until PostgreSQL answers a query, as start-up does.
-    pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
-        wait_for("postgres", &self.addr, budget, async || {
-            self.ping().await.map(drop)
-        })
-        .await
+    /// Runs `call` on a reader connection within the store timeout; a connection
+    /// whose call is cut short is closed rather than reused.
+    async fn on_reader<T>(&self, call: impl AsyncFnOnce(&Object) -> Result<T>) -> Result<T> {
+        let work = async {
+            let connection = Guarded::new(Box::pin(self.readers.get()).await?);
+            let value = call(&connection).await?;
+            connection.release();
+            Ok(value)
+        };
+        timeout(self.timeout, work)
+            .await
+            .map_err(|_| Error::Timeout)?
     }
 
-    /// Runs `call` on a pooled connection within the store timeout.
-    async fn within<T>(&self, call: impl AsyncFnOnce(&mut Object) -> Result<T>) -> Result<T> {
-        within(
-            self.timeout,
-            Box::pin(async { Ok(self.pool.get().await?) }),
-            call,
-        )
-        .await
-    }
-
-    /// Asks for `SELECT 1`; answers how long the round trip took.
-    pub async fn ping(&self) -> Result<Duration> {
-        let started = Instant::now();
-        self.within(async |client| {
+    /// Asks for `SELECT 1`.
+    pub async fn ping(&self) -> Result<()> {
+        self.on_reader(async |client| {
             client.simple_query("SELECT 1").await?;
             Ok(())
         })
-        .await?;
-        Ok(started.elapsed())
+        .await
     }
 
-    /// The number of rows in the access log, read from the running total (never `COUNT(*)`).
-    pub async fn access_total(&self) -> Result<i64> {
-        self.within(async |client| {
-            let statement = client
-                .prepare_cached("SELECT total FROM access_totals WHERE id = 1")
-                .await?;
-            Ok(client.query_one(&statement, &[]).await?.get(0))
+    /// The committed access total, read from the totals row (never `COUNT(*)`).
+    pub async fn total(&self) -> Result<Total> {
+        self.on_reader(async |client| {
+            let statement = client.prepare_cached(TOTAL).await?;
+            let row = client
+                .query_opt(&statement, &[])
+                .await?
+                .ok_or(Error::MissingTotal)?;
+            Ok(Total {
+                total: row.try_get(0)?,
+                epoch: row.try_get(1)?,
+            })
         })
         .await
     }
 
-    /// The newest `limit` accesses, newest first.
-    pub async fn recent(&self, limit: i64) -> Result<Vec<Access>> {
-        self.within(async |client| recent(client, limit).await)
-            .await
+    /// Checks the totals row against the log and rebuilds it if it is missing or
+    /// wrong. Takes as long as counting the log takes: for start-up, not requests.
+    pub async fn check_total(&self) -> Result<Option<Rebuilt>> {
+        let connection = Guarded::new(Box::pin(self.readers.get()).await?);
+        // One statement, one snapshot: writers raise the total in the transaction
+        // that inserts the rows, so the two agree unless something else changed them.
+        connection
+            .batch_execute("BEGIN; SET LOCAL statement_timeout = 0")
+            .await?;
+        let (rows, total) = rows_and_total(&connection).await?;
+        connection.batch_execute("COMMIT").await?;
+        let consistent = total == Some(rows);
+        let rebuilt = if consistent {
+            None
+        } else {
+            rebuild_on(&connection).await?
+        };
+        connection.release();
+        Ok(rebuilt)
+    }
+
+    /// Rebuilds the totals row from the log if it is missing or wrong (see
+    /// [`rebuild_on`]). As long as counting the log takes.
+    pub async fn rebuild_total(&self) -> Result<Option<Rebuilt>> {
+        let connection = Guarded::new(Box::pin(self.readers.get()).await?);
+        let rebuilt = rebuild_on(&connection).await?;
+        connection.release();
+        Ok(rebuilt)
     }
 
     /// Brings the schema up to date. Several instances may start at once: an
     /// advisory lock (per schema) lets one apply the migrations while the others wait.
     pub async fn migrate(&self) -> Result<Vec<&'static str>> {
-        let mut client = self.connection().await?;
+        let mut client = Guarded::new(Box::pin(self.readers.get()).await?);
         let transaction = client.transaction().await?;
+        transaction
+            .batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+            .await?;
         transaction
             .execute(
                 "SELECT pg_advisory_xact_lock(hashtext('tally.migrations.' || current_schema())::bigint)",
@@ -164,12 +248,12 @@ impl Postgres {
                  )",
             )
             .await?;
-        let applied: Vec<String> = transaction
+        let applied = transaction
             .query("SELECT version FROM schema_migrations", &[])
             .await?
             .iter()
-            .map(|row| row.get(0))
-            .collect();
+            .map(|row| row.try_get(0))
+            .collect::<Result<Vec<String>, _>>()?;
         let mut newly_applied = Vec::new();
         for &(version, sql) in MIGRATIONS {
             if applied.iter().any(|done| done == version) {
@@ -190,28 +274,100 @@ impl Postgres {
     }
 }
 
-/// The newest `limit` accesses on `client`, newest first.
-pub async fn recent(client: &Object, limit: i64) -> Result<Vec<Access>> {
-    let statement = client
-        .prepare_cached(
-            "SELECT to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'),
-                    user_agent
-             FROM access_log ORDER BY id DESC LIMIT $1",
-        )
-        .await?;
-    let rows = client.query(&statement, &[&limit]).await?;
-    Ok(rows
+/// Opens a transaction on `client` that appends `accesses` and raises the total,
+/// and reads the newest `recent_limit` accesses; it does not commit (see
+/// [`commit`]). Pipelined: one round trip. On [`Error::MissingTotal`] the
+/// transaction has been rolled back; on any other error it is left open, and the
+/// caller closes the connection.
+pub async fn append(
+    client: &Object,
+    accesses: &[NewAccess],
+    recent_limit: i64,
+) -> Result<Appended> {
+    let append = client.prepare_cached(APPEND).await?;
+    let recent = client.prepare_cached(RECENT).await?;
+    let (paths, agents): (Vec<&str>, Vec<&str>) = accesses
         .iter()
-        .map(|row| Access {
-            at: row.get(0),
-            at_text: row.get(1),
-            user_agent: row.get(2),
+        .map(|access| (access.path.as_str(), access.user_agent.as_str()))
+        .unzip();
+    let append_params: [&(dyn ToSql + Sync); 2] = [&paths, &agents];
+    let recent_params: [&(dyn ToSql + Sync); 1] = [&recent_limit];
+    // All three go out at once; their answers are read in the order they were sent,
+    // so an error is the statement's own, not "current transaction is aborted" from
+    // the one after it.
+    let (begun, raised, newest) = tokio::join!(
+        client.batch_execute("BEGIN"),
+        client.query(&append, &append_params),
+        client.query(&recent, &recent_params),
+    );
+    begun?;
+    let (raised, newest) = (raised?, newest?);
+    let Some(row) = raised.first() else {
+        client.batch_execute("ROLLBACK").await?;
+        return Err(Error::MissingTotal);
+    };
+    let total = Total {
+        total: row.try_get(0)?,
+        epoch: row.try_get(1)?,
+    };
+    let recent = newest
+        .iter()
+        .map(|row| {
+            Ok(Access {
+                at: row.try_get(0)?,
+                at_text: row.try_get(1)?,
+                user_agent: row.try_get(2)?,
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Appended { total, recent })
 }
 
-/// Every migration file in `migrations/` is listed in [`MIGRATIONS`], in order.
+/// Commits what [`append`] wrote.
+pub async fn commit(client: &Object) -> Result<()> {
+    Ok(client.batch_execute("COMMIT").await?)
+}
+
+/// Sets the totals row from the log when it is missing or disagrees with it, and
+/// starts a new epoch. Writers wait meanwhile (the table is locked while the log is
+/// counted), so no view is counted twice or lost.
+async fn rebuild_on(client: &Object) -> Result<Option<Rebuilt>> {
+    client
+        .batch_execute(
+            "BEGIN;
+             SET LOCAL statement_timeout = 0;
+             LOCK TABLE access_totals IN SHARE ROW EXCLUSIVE MODE",
+        )
+        .await?;
+    let (now, was) = rows_and_total(client).await?;
+    if was == Some(now) {
+        client.batch_execute("COMMIT").await?;
+        return Ok(None);
+    }
+    client
+        .execute(
+            "INSERT INTO access_totals (id, total) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET total = EXCLUDED.total, epoch = gen_random_uuid()",
+            &[&now],
+        )
+        .await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(Some(Rebuilt { was, now }))
+}
+
+/// The rows in the log and the totals row's total (`None`: no row), in one snapshot.
+async fn rows_and_total(client: &Object) -> Result<(i64, Option<i64>)> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM access_log),
+                    (SELECT total FROM access_totals WHERE id = 1)",
+            &[],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Every migration in [`MIGRATIONS`], in order (a test checks they match `migrations/`).
 pub fn migration_versions() -> Vec<&'static str> {
     MIGRATIONS.iter().map(|(version, _)| *version).collect()
 }

@@ -1,62 +1,60 @@
 //! Redis: the visit counter (fast, in memory, gone when Redis restarts) and the
-//! cached access total that `/api/stats` reads cache-aside.
+//! cached copy of the access total. The pool, start-up readiness, and every
+//! command Tally sends there.
 
+use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use deadpool_redis::redis::aio::MultiplexedConnection;
-use deadpool_redis::redis::{self, AsyncConnectionConfig, Script};
+use deadpool_redis::redis::{self, AsyncConnectionConfig, FromRedisValue};
 use deadpool_redis::{Connection, Manager, Pool, Runtime};
-use tokio::time::{Instant, timeout};
+use tokio::time::timeout;
 
 use super::{Guarded, StartupError, wait_for};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 
-/// Sets the key to the argument only if that is greater: totals only grow, so
-/// writers racing each other can never move the cached total backwards.
-static RAISE_TO: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local current = tonumber(redis.call('GET', KEYS[1]))
-        local candidate = tonumber(ARGV[1])
-        if current == nil or current < candidate then
-            redis.call('SET', KEYS[1], ARGV[1])
-            return 1
-        end
-        return 0
-        ",
-    )
-});
+/// Sets the key to ARGV[1], expiring in ARGV[2] ms, unless it already holds at least
+/// that: totals only grow, so a fill carrying an older total never moves the cached
+/// one back past a raise carrying a newer one. (Sent with `EVAL`: Redis keeps the
+/// compiled script, and it runs once per committed batch, not per view.)
+const RAISE_TO: &str = "
+    local current = tonumber(redis.call('GET', KEYS[1]))
+    local candidate = tonumber(ARGV[1])
+    if current == nil or current < candidate then
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+    end
+    return 0";
 
-/// Connections the pool may hold: calls share one (see [`Redis::within`]); the
-/// rest only cover two calls racing to replace a retired one.
+/// Connections the pool may hold: calls share one (see [`Redis::run`]); the rest
+/// only cover two calls racing to replace a retired one.
 const POOL_SIZE: usize = 4;
 
 /// The Redis pool, with every call bounded by the store timeout.
 #[derive(Clone)]
 pub struct Redis {
     pool: Pool,
-    /// The connection calls share; see [`Redis::within`].
+    /// The connection calls share; see [`Redis::run`].
     shared: Arc<Mutex<Option<Shared>>>,
     next_id: Arc<AtomicU64>,
     timeout: Duration,
     addr: String,
-    visits_key: String,
-    total_key: String,
-    check_key: String,
+    prefix: String,
 }
 
 impl Redis {
     /// Builds the pool. Connections are opened lazily, so this never waits for the server.
     pub fn new(settings: &Settings) -> Self {
-        let timeout = settings.store_timeout;
+        let timeout = settings.store_timeout();
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
-        let manager = Manager::new_with_config(settings.redis_url.as_str(), connection)
-            .expect("REDIS_URL was checked when the settings were read");
+        let manager = Manager::new_with_config(settings.redis(), connection)
+            .expect("a parsed Redis address always makes a manager");
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -65,16 +63,13 @@ impl Redis {
             .recycle_timeout(Some(timeout))
             .build()
             .expect("a pool with a runtime always builds");
-        let prefix = &settings.redis_key_prefix;
         Self {
             pool,
             shared: Arc::default(),
             next_id: Arc::default(),
             timeout,
             addr: settings.redis_addr(),
-            visits_key: format!("{prefix}visits"),
-            total_key: format!("{prefix}access_total"),
-            check_key: format!("{prefix}cache_check"),
+            prefix: settings.redis_key_prefix().to_owned(),
         }
     }
 
@@ -85,33 +80,122 @@ impl Redis {
 
     /// Waits until Redis answers `PING`, as start-up does.
     pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
-        wait_for("redis", &self.addr, budget, async || {
-            self.ping().await.map(drop)
-        })
-        .await
+        wait_for("redis", &self.addr, budget, async || self.ping().await).await
     }
 
-    /// Runs `call` within the store timeout on the connection every call shares.
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Asks for `PING`.
+    pub async fn ping(&self) -> Result<()> {
+        let _: String = self.run(&redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    /// Counts one visit; answers the counter after it.
+    pub async fn count_visit(&self) -> Result<i64> {
+        self.run(redis::cmd("INCR").arg(self.key("visits"))).await
+    }
+
+    /// Sets the visit counter back to zero.
+    pub async fn reset_visits(&self) -> Result<()> {
+        self.run(redis::cmd("SET").arg(self.key("visits")).arg(0))
+            .await
+    }
+
+    /// The visit counter (0 before the first visit).
+    pub async fn visits(&self) -> Result<i64> {
+        let visits: Option<i64> = self.run(redis::cmd("GET").arg(self.key("visits"))).await?;
+        Ok(visits.unwrap_or(0))
+    }
+
+    /// The cached access total of `epoch`, if one is cached.
+    pub async fn cached_total(&self, epoch: &str) -> Result<Option<i64>> {
+        let key = self.key(&format!("access_total:{epoch}"));
+        self.run(redis::cmd("GET").arg(key)).await
+    }
+
+    /// Raises the cached access total of `epoch` to `total`, to expire after `ttl`,
+    /// unless it already holds at least that.
+    pub async fn raise_cached_total(&self, epoch: &str, total: i64, ttl: Duration) -> Result<()> {
+        let key = self.key(&format!("access_total:{epoch}"));
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: i64 = self
+            .run(
+                redis::cmd("EVAL")
+                    .arg(RAISE_TO)
+                    .arg(1)
+                    .arg(key)
+                    .arg(total)
+                    .arg(ttl_ms),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Writes a key of its own and reads it back; fails if the value differs.
+    pub async fn check(&self) -> Result<()> {
+        let token = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::UNIX_EPOCH
+                .elapsed()
+                .unwrap_or_default()
+                .as_nanos()
+        );
+        let key = self.key(&format!("cache_check:{token}"));
+        let () = self
+            .run(redis::cmd("SET").arg(&key).arg(&token).arg("EX").arg(10))
+            .await?;
+        let read: Option<String> = self.run(redis::cmd("GET").arg(&key)).await?;
+        if read.as_deref() == Some(token.as_str()) {
+            Ok(())
+        } else {
+            Err(Error::CacheMismatch(read))
+        }
+    }
+
+    /// Runs `command` within the store timeout on the connection every call shares.
     ///
     /// A Redis connection from this pool is multiplexed: concurrent commands are
     /// pipelined on it. So calls share one checked-out connection instead of
     /// checking one out each, which would cost every call a `PING` round trip
-    /// (deadpool-redis verifies a connection on every checkout). A call that
-    /// fails, times out or is cancelled retires the shared connection (closed,
-    /// not returned to the pool), and the next call checks out a fresh one.
-    async fn within<T>(
-        &self,
-        call: impl AsyncFnOnce(&mut MultiplexedConnection) -> Result<T>,
-    ) -> Result<T> {
+    /// (deadpool-redis verifies a connection on every checkout). A call that fails
+    /// on the connection, times out or is cancelled retires it (closed, not
+    /// returned to the pool), and the next call checks out a fresh one.
+    ///
+    /// A connection can also die while idle: Redis restarted, say. A command on it
+    /// then fails before it is sent, and only then is it tried again on a fresh
+    /// connection; a command that may have reached Redis (an `INCR`) never is.
+    async fn run<T: FromRedisValue>(&self, command: &redis::Cmd) -> Result<T> {
         let work = async {
-            let (id, mut connection) = self.shared_connection().await?;
-            let retire = RetireOnDrop {
-                redis: self,
-                id: Some(id),
-            };
-            let value = call(&mut connection).await?;
-            retire.disarm();
-            Ok(value)
+            let mut retried = false;
+            loop {
+                let (id, mut connection) = self.shared_connection().await?;
+                let retire = RetireOnDrop {
+                    redis: self,
+                    id: Some(id),
+                };
+                match sent(command.query_async(&mut connection)).await {
+                    Sent::Answered(Ok(value)) => {
+                        retire.disarm();
+                        return Ok(value);
+                    }
+                    Sent::Answered(Err(error)) => {
+                        if !error.is_outage() {
+                            // Redis answered with an error: the connection is fine.
+                            retire.disarm();
+                        }
+                        return Err(error);
+                    }
+                    Sent::Never(error) if retried => return Err(error),
+                    Sent::Never(_) => {
+                        drop(retire);
+                        retried = true;
+                    }
+                }
+            }
         };
         timeout(self.timeout, work)
             .await
@@ -136,101 +220,34 @@ impl Redis {
     fn slot(&self) -> MutexGuard<'_, Option<Shared>> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// Asks for `PING`; answers how long the round trip took.
-    pub async fn ping(&self) -> Result<Duration> {
-        let started = Instant::now();
-        self.within(async |connection| {
-            let _: String = redis::cmd("PING").query_async(connection).await?;
-            Ok(())
-        })
-        .await?;
-        Ok(started.elapsed())
-    }
+/// A command's outcome, telling a command that never left Tally from one that may
+/// have reached Redis.
+enum Sent<T> {
+    Answered(Result<T>),
+    Never(Error),
+}
 
-    /// Counts one visit; answers the counter after it.
-    pub async fn count_visit(&self) -> Result<i64> {
-        self.within(async |connection| {
-            Ok(redis::cmd("INCR")
-                .arg(&self.visits_key)
-                .query_async(connection)
-                .await?)
-        })
-        .await
-    }
-
-    /// Sets the visit counter back to zero.
-    pub async fn reset_visits(&self) -> Result<()> {
-        self.within(async |connection| {
-            let () = redis::cmd("SET")
-                .arg(&self.visits_key)
-                .arg(0)
-                .query_async(connection)
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// The visit counter (0 before the first visit) and the cached access total, if cached.
-    pub async fn counters(&self) -> Result<(i64, Option<i64>)> {
-        self.within(async |connection| {
-            let (visits, total): (Option<i64>, Option<i64>) = redis::cmd("MGET")
-                .arg(&self.visits_key)
-                .arg(&self.total_key)
-                .query_async(connection)
-                .await?;
-            Ok((visits.unwrap_or(0), total))
-        })
-        .await
-    }
-
-    /// Raises the cached access total to `total`, unless it is already at least that.
-    pub async fn raise_cached_total(&self, total: i64) -> Result<()> {
-        self.within(async |connection| {
-            let _: i64 = RAISE_TO
-                .key(&self.total_key)
-                .arg(total)
-                .invoke_async(connection)
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Writes a test key, reads it back and compares; answers how long that took.
-    pub async fn check(&self) -> Result<Duration> {
-        let started = Instant::now();
-        let token = format!(
-            "{}",
-            std::time::UNIX_EPOCH
-                .elapsed()
-                .unwrap_or_default()
-                .as_nanos()
-        );
-        // In one MULTI, so a concurrent check cannot overwrite the key in between.
-        let (read,): (Option<String>,) = self
-            .within(async |connection| {
-                Ok(redis::pipe()
-                    .atomic()
-                    .cmd("SET")
-                    .arg(&self.check_key)
-                    .arg(&token)
-                    .arg("EX")
-                    .arg(60)
-                    .ignore()
-                    .cmd("GET")
-                    .arg(&self.check_key)
-                    .query_async(connection)
-                    .await?)
+/// Runs a command, noting whether it failed before it was sent. redis-rs hands a
+/// command to its connection's driver task through a channel and then waits for the
+/// answer, so a command always waits at least once after it is handed over; one
+/// that fails on its very first poll was refused by a channel whose driver had
+/// already ended: the connection had closed, and the command never left.
+async fn sent<T>(command: impl Future<Output = redis::RedisResult<T>>) -> Sent<T> {
+    let mut command = pin!(command);
+    let mut first_poll = true;
+    poll_fn(|context| {
+        let first = std::mem::replace(&mut first_poll, false);
+        command
+            .as_mut()
+            .poll(context)
+            .map(|outcome| match outcome.map_err(Error::from) {
+                Err(error) if first && error.is_outage() => Sent::Never(error),
+                outcome => Sent::Answered(outcome),
             })
-            .await?;
-        if read.as_deref() == Some(token.as_str()) {
-            Ok(started.elapsed())
-        } else {
-            Err(Error::CacheMismatch(read))
-        }
-    }
+    })
+    .await
 }
 
 /// The connection the calls share, and the checkout that holds it from the pool.

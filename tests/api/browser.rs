@@ -5,8 +5,9 @@
 //! request the browser reports.
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian: `chromium-driver`,
-//! `chromium`) and axe-core (`scripts/install-axe.sh`, or `TALLY_AXE_JS`). Outside CI
-//! (no `CI` variable) a missing one skips that part with a message; under CI it fails.
+//! `chromium`) and axe-core (`scripts/install-axe.sh`, or `TALLY_AXE_JS`). Without
+//! them the test fails, saying what to install: a test that could not run is not
+//! reported as passed. `cargo test -- --skip browser` leaves it out on purpose.
 //! With `TALLY_SCREENSHOTS=1` the test saves the README's screenshots in
 //! `docs/screenshots/`.
 
@@ -22,7 +23,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::helpers::{Namespace, RedisServer, TestApp, free_port, spawn_app_with};
+use crate::helpers::{Namespace, RedisServer, TestApp, free_port};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -41,28 +42,25 @@ const STRUCTURE_RULES: [&str; 4] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_sees_the_numbers_rise_reset_and_degrade() {
-    if !required(
+    required(
         Path::new(CHROMEDRIVER).exists(),
-        "the browser test",
         &format!("{CHROMEDRIVER} is missing (Debian: apt-get install chromium chromium-driver)"),
-    ) {
-        return;
-    }
+    );
     let axe = axe_source();
 
     let mut redis = RedisServer::start().await;
-    let app = spawn_app_with(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
+    let app = TestApp::spawn_in(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
     let driver = Chromedriver::start().await;
     let browser = driver.open().await;
 
-    timeout(LIMIT, scenario(&app, &browser, &mut redis, axe.as_deref()))
+    timeout(LIMIT, scenario(&app, &browser, &mut redis, &axe))
         .await
         .expect("the browser scenario finished in time");
 
     browser.client.close().await.expect("close the browser");
 }
 
-async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe: Option<&str>) {
+async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe: &str) {
     // Three loads: each raises both numbers by exactly one; the stylesheet, the
     // icon and whatever else the browser fetches by itself count for nothing.
     browser.goto(&app.url("/")).await;
@@ -216,39 +214,29 @@ async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe
     browser.assert_clean_but("the 404 page", Some(404)).await;
 }
 
-/// True when `present`; otherwise a failure under CI, or a skip of `part` with a message.
-fn required(present: bool, part: &str, missing: &str) -> bool {
-    if present {
-        return true;
-    }
+/// Fails the test, saying what is missing and how to leave the test out, unless `present`.
+fn required(present: bool, missing: &str) {
     assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set, so the browser test may not skip {part}: {missing}"
+        present,
+        "the browser test cannot run: {missing}; or leave it out with `cargo test -- --skip browser`"
     );
-    // Straight to stderr: the test harness swallows println! of passing tests.
-    let _ = writeln!(
-        std::io::stderr(),
-        "browser test: skipping {part}: {missing}; set CI=1 to make this a failure"
-    );
-    false
 }
 
 /// axe-core's script, from `TALLY_AXE_JS` or where `scripts/install-axe.sh` puts it.
-fn axe_source() -> Option<String> {
+fn axe_source() -> String {
     let path = std::env::var_os("TALLY_AXE_JS")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(AXE_UNDER_HOME)))
         .unwrap_or_else(|| PathBuf::from(AXE_UNDER_HOME));
-    let source = std::fs::read_to_string(&path).ok();
+    let source = std::fs::read_to_string(&path);
     required(
-        source.is_some(),
-        "the accessibility checks",
+        source.is_ok(),
         &format!(
             "{} is missing (scripts/install-axe.sh installs it)",
             path.display()
         ),
     );
-    source
+    source.unwrap_or_default()
 }
 
 /// `chromedriver` on a free port, in a process group of its own so that the browser
@@ -525,13 +513,12 @@ impl Browser {
 
     /// Runs axe-core in the page; fails on serious or critical violations, and on
     /// any of [`STRUCTURE_RULES`].
-    async fn check_accessibility(&self, axe: Option<&str>, when: &str) {
+    async fn check_accessibility(&self, axe: &str, when: &str) {
         self.check_accessibility_of(axe, when, None).await;
     }
 
     /// The same on a page that answered `status` on purpose.
-    async fn check_accessibility_of(&self, axe: Option<&str>, when: &str, status: Option<u16>) {
-        let Some(axe) = axe else { return };
+    async fn check_accessibility_of(&self, axe: &str, when: &str, status: Option<u16>) {
         // WebDriver's scripts are not the page's, so its CSP does not block them.
         let loaded = self
             .js(&format!(

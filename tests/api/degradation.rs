@@ -1,17 +1,17 @@
 //! One store down or stalled: the page still answers 200 with the other store's
-//! number, the checks say which is down, and the store is used again when it is back.
+//! number, the checks say which is down (readiness stays 200: the instance still
+//! serves), and the store is used again when it is back.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::helpers::{Mode, Namespace, Proxy, RedisServer, eventually, spawn_app_with};
+use crate::helpers::{Mode, Namespace, Proxy, RedisServer, TestApp, eventually};
 
 #[tokio::test]
 async fn with_redis_down_the_page_still_logs_the_access_and_recovers() {
     let mut redis = RedisServer::start().await;
-    let app = spawn_app_with(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
+    let app = TestApp::spawn_in(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
     assert_eq!(app.view().await.visits(), 1);
 
     redis.stop();
@@ -24,7 +24,7 @@ async fn with_redis_down_the_page_still_logs_the_access_and_recovers() {
         page.body.contains("Redis is down"),
         "the page says which store is down"
     );
-    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert_ready_with(&app, "redis", "down").await;
     assert_eq!(app.get("/cache").await.status(), 503);
     assert_eq!(app.get("/db").await.status(), 200);
     let stats = app.stats().await.body;
@@ -39,7 +39,7 @@ async fn with_redis_down_the_page_still_logs_the_access_and_recovers() {
     .await;
 
     assert!(back.is_some(), "redis was not used again within 5 s");
-    assert_eq!(app.get("/readyz").await.status(), 200);
+    assert_ready_with(&app, "redis", "up").await;
     assert_eq!(app.view().await.access_total(), app.ns.log_rows().await);
 }
 
@@ -47,7 +47,7 @@ async fn with_redis_down_the_page_still_logs_the_access_and_recovers() {
 async fn with_postgres_down_the_page_still_counts_visits_and_recovers() {
     let proxy = Proxy::postgres().await;
     let ns = Namespace::create().await;
-    let app = spawn_app_with(ns.clone(), &[("DATABASE_URL", proxy.database_url(&ns))]).await;
+    let app = TestApp::spawn_in(ns.clone(), &[("DATABASE_URL", proxy.database_url(&ns))]).await;
     assert_eq!(app.view().await.access_total(), 1);
     app.stats().await;
 
@@ -61,7 +61,7 @@ async fn with_postgres_down_the_page_still_counts_visits_and_recovers() {
         page.body.contains("PostgreSQL is down"),
         "the page says which store is down"
     );
-    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert_ready_with(&app, "postgres", "down").await;
     assert_eq!(app.get("/db").await.status(), 503);
     assert_eq!(app.get("/cache").await.status(), 200);
     let stats = app.stats().await;
@@ -76,22 +76,19 @@ async fn with_postgres_down_the_page_still_counts_visits_and_recovers() {
     .await;
 
     assert!(back.is_some(), "postgres was not used again within 5 s");
-    assert_eq!(app.get("/readyz").await.status(), 200);
+    assert_ready_with(&app, "postgres", "up").await;
 }
 
 #[tokio::test]
 async fn a_stalled_store_costs_only_its_own_card_and_only_the_timeout() {
     let redis = RedisServer::start().await;
-    let redis_proxy = Proxy::start(SocketAddr::from(([127, 0, 0, 1], redis.port))).await;
+    let redis_proxy = Proxy::local(redis.port).await;
     let pg_proxy = Proxy::postgres().await;
     let ns = Namespace::create().await;
-    let app = spawn_app_with(
+    let app = TestApp::spawn_in(
         ns.clone(),
         &[
-            (
-                "REDIS_URL",
-                format!("redis://127.0.0.1:{}", redis_proxy.port),
-            ),
+            ("REDIS_URL", redis_proxy.redis_url()),
             ("DATABASE_URL", pg_proxy.database_url(&ns)),
         ],
     )
@@ -124,4 +121,17 @@ async fn a_stalled_store_costs_only_its_own_card_and_only_the_timeout() {
             "the stalled store was not used again within 5 s"
         );
     }
+}
+
+/// `/readyz` answers 200 (a store down does not take the instance out of service)
+/// and, within two probes, reports `store` as `state`.
+async fn assert_ready_with(app: &TestApp, store: &str, state: &str) {
+    let reported = eventually(Duration::from_secs(3), async || {
+        let response = app.get("/readyz").await;
+        assert_eq!(response.status(), 200, "/readyz with {store} {state}");
+        let body: serde_json::Value = response.json().await.expect("readyz json");
+        body[store] == state
+    })
+    .await;
+    assert!(reported.is_some(), "/readyz did not report {store} {state}");
 }

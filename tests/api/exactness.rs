@@ -2,17 +2,16 @@
 
 use std::collections::BTreeSet;
 
-use tally::state::AppState;
-use tally::stores::postgres::migration_versions;
+use tally::stores::postgres::{Postgres, migration_versions};
 
-use crate::helpers::{Namespace, settings, spawn_app, spawn_app_with};
+use crate::helpers::{Namespace, TestApp};
 
 #[tokio::test]
 async fn concurrent_views_across_two_instances_are_exact() {
     let ns = Namespace::create().await;
     let apps = [
-        spawn_app_with(ns.clone(), &[]).await,
-        spawn_app_with(ns.clone(), &[]).await,
+        TestApp::spawn_in(ns.clone(), &[]).await,
+        TestApp::spawn_in(ns.clone(), &[]).await,
     ];
     let views = 200;
 
@@ -47,13 +46,13 @@ async fn concurrent_views_across_two_instances_are_exact() {
 #[tokio::test]
 async fn the_access_total_survives_an_app_restart() {
     let ns = Namespace::create().await;
-    let before = spawn_app_with(ns.clone(), &[]).await;
+    let before = TestApp::spawn_in(ns.clone(), &[]).await;
     for _ in 0..3 {
         before.view().await;
     }
     drop(before);
 
-    let after = spawn_app_with(ns.clone(), &[]).await;
+    let after = TestApp::spawn_in(ns.clone(), &[]).await;
     let page = after.view().await;
 
     assert_eq!(page.access_total(), 4);
@@ -63,10 +62,10 @@ async fn the_access_total_survives_an_app_restart() {
 #[tokio::test]
 async fn migrations_apply_once_when_instances_start_together() {
     let ns = Namespace::create().await;
-    let settings = settings(&ns, &[]);
-    let states: Vec<AppState> = (0..4).map(|_| AppState::new(&settings)).collect();
+    let settings = TestApp::settings(&ns, "migrations", &[]);
+    let instances: Vec<Postgres> = (0..4).map(|_| Postgres::new(&settings)).collect();
 
-    let applied = futures_util::future::join_all(states.iter().map(|s| s.postgres.migrate())).await;
+    let applied = futures_util::future::join_all(instances.iter().map(Postgres::migrate)).await;
 
     let applied: Vec<Vec<&str>> = applied
         .into_iter()
@@ -77,14 +76,21 @@ async fn migrations_apply_once_when_instances_start_together() {
         1,
         "{applied:?}"
     );
-    let recorded: i64 = ns
-        .postgres()
-        .await
-        .query_one("SELECT count(*) FROM schema_migrations", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let recorded = ns.number("SELECT count(*) FROM schema_migrations").await;
     assert_eq!(recorded, migration_versions().len() as i64);
+}
+
+#[tokio::test]
+async fn several_instances_start_together_on_an_empty_database() {
+    let ns = Namespace::create().await;
+
+    let apps =
+        futures_util::future::join_all((0..3).map(|_| TestApp::spawn_in(ns.clone(), &[]))).await;
+
+    for (n, app) in apps.iter().enumerate() {
+        assert_eq!(app.view().await.status, 200, "instance {n}");
+    }
+    assert_eq!(ns.log_rows().await, 3);
 }
 
 #[tokio::test]
@@ -104,7 +110,7 @@ async fn every_migration_file_is_applied() {
     files.sort();
 
     assert_eq!(files, migration_versions());
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     assert_eq!(app.view().await.access_total(), 1);
 }
 
@@ -113,7 +119,7 @@ async fn views_stay_exact_across_three_instances_under_load() {
     let ns = Namespace::create().await;
     let mut apps = Vec::new();
     for _ in 0..3 {
-        apps.push(spawn_app_with(ns.clone(), &[]).await);
+        apps.push(TestApp::spawn_in(ns.clone(), &[]).await);
     }
     let attempted = 900;
     let concurrency = 64;
@@ -173,14 +179,11 @@ async fn views_stay_exact_across_three_instances_under_load() {
             "acknowledged view {agent} has no row"
         );
     }
-    let total: i64 = ns
-        .postgres()
-        .await
-        .query_one("SELECT total FROM access_totals", &[])
-        .await
-        .expect("total")
-        .get(0);
-    assert_eq!(total, rows, "the running total equals the rows in the log");
+    assert_eq!(
+        ns.stored_total().await,
+        rows,
+        "the running total equals the rows in the log"
+    );
     assert_eq!(ns.redis_get("visits").await, Some(rows.to_string()));
 }
 
@@ -189,7 +192,7 @@ async fn more_requests_than_connections_wait_a_bounded_time_then_degrade() {
     use crate::helpers::{Mode, Proxy};
     let pg_proxy = Proxy::postgres().await;
     let ns = Namespace::create().await;
-    let app = spawn_app_with(
+    let app = TestApp::spawn_in(
         ns.clone(),
         &[
             ("DATABASE_URL", pg_proxy.database_url(&ns)),

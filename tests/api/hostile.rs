@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 
-use crate::helpers::{Mode, Namespace, Proxy, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Mode, Namespace, Proxy, TestApp};
 
 /// What came back for raw bytes: the status code, or `None` for a connection
 /// closed (or reset) without an answer; and the text read.
@@ -46,7 +46,7 @@ async fn assert_still_serving(app: &TestApp) {
 
 #[tokio::test]
 async fn malformed_requests_get_a_4xx_or_a_closed_connection() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let many_headers: Vec<u8> = (0..200)
         .flat_map(|i| format!("X-Header-{i}: value\r\n").into_bytes())
         .collect();
@@ -87,7 +87,7 @@ async fn malformed_requests_get_a_4xx_or_a_closed_connection() {
 
 #[tokio::test]
 async fn no_path_reaches_a_file_outside_static() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     for path in [
         "/static/../Cargo.toml",
         "/static/%2e%2e/Cargo.toml",
@@ -116,7 +116,7 @@ async fn no_path_reaches_a_file_outside_static() {
 
 #[tokio::test]
 async fn slow_clients_do_not_keep_others_from_being_served() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let addr = app.address.trim_start_matches("http://").to_owned();
     let mut idle = Vec::new();
     for _ in 0..300 {
@@ -163,7 +163,7 @@ async fn slow_clients_do_not_keep_others_from_being_served() {
 
 #[tokio::test]
 async fn oversized_and_chunked_resets_are_refused_and_change_nothing() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     app.view().await;
 
     let big = app
@@ -193,7 +193,7 @@ async fn oversized_and_chunked_resets_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn markup_in_a_user_agent_is_shown_escaped_in_text_and_attributes() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let hostile = r#""><script>alert(1)</script><b title='x' onmouseover="alert(2)">&amp;"#;
 
     app.view_as(hostile).await;
@@ -223,7 +223,7 @@ async fn no_password_appears_on_any_page() {
         "postgres://postgres:pw-s3cret-pg@",
         1,
     );
-    let app = spawn_app_with(ns, &[("DATABASE_URL", url)]).await;
+    let app = TestApp::spawn_in(ns, &[("DATABASE_URL", url)]).await;
     app.view().await;
     proxy.set(Mode::Cut);
 
@@ -235,4 +235,109 @@ async fn no_password_appears_on_any_page() {
             "{path} shows a connection URL"
         );
     }
+}
+
+/// The headers every answer Tally's app makes must carry.
+fn assert_security_headers(headers: &reqwest::header::HeaderMap, what: &str) {
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"));
+    assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+    assert_eq!(headers["x-frame-options"], "DENY", "{what}");
+    assert!(headers.contains_key("referrer-policy"), "{what}");
+}
+
+#[tokio::test]
+async fn every_status_the_app_answers_carries_the_security_headers() {
+    let mut redis = crate::helpers::RedisServer::start().await;
+    let app = TestApp::spawn_in(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
+    let post = |path: &str| app.client.post(app.url(path));
+    let cases: Vec<(u16, reqwest::RequestBuilder)> = vec![
+        (200, app.client.get(app.url("/"))),
+        (303, post("/reset")),
+        (403, post("/reset").header("Sec-Fetch-Site", "cross-site")),
+        (404, app.client.get(app.url("/no/such/page"))),
+        (405, app.client.get(app.url("/reset"))),
+        (405, post("/static/style.css")),
+        (
+            411,
+            post("/reset")
+                .header("Transfer-Encoding", "chunked")
+                .body("x"),
+        ),
+        (413, post("/reset").body(vec![b'a'; 64 * 1024])),
+        (
+            431,
+            app.client
+                .get(app.url("/"))
+                .header("X-Big", "a".repeat(10_000)),
+        ),
+    ];
+    for (status, request) in cases {
+        let response = request.send().await.expect("answered");
+        assert_eq!(response.status().as_u16(), status);
+        assert_security_headers(response.headers(), &format!("{status}"));
+    }
+    redis.stop();
+    let unavailable = post("/reset").send().await.expect("answered");
+    assert_eq!(unavailable.status(), 503);
+    assert_security_headers(unavailable.headers(), "503");
+}
+
+#[actix_web::test]
+async fn an_internal_error_carries_the_security_headers_too() {
+    use actix_web::{App, HttpResponse, middleware::from_fn, test, web};
+    // No route of Tally's fails on its own; a failing one behind the same middleware.
+    let app = test::init_service(App::new().wrap(from_fn(tally::middleware::guard)).route(
+        "/",
+        web::get().to(|| async {
+            Err::<HttpResponse, _>(tally::error::Error::Template(askama::Error::Fmt))
+        }),
+    ))
+    .await;
+
+    let response = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+
+    assert_eq!(response.status(), 500);
+    let headers = response.headers();
+    assert!(headers.contains_key("content-security-policy"));
+    assert_eq!(
+        headers.get("x-frame-options").and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    let body = test::read_body(response).await;
+    assert!(
+        String::from_utf8_lossy(&body).contains("<title>500"),
+        "in the layout"
+    );
+}
+
+#[tokio::test]
+async fn answers_from_the_protocol_layer_have_no_body_to_render() {
+    // actix-http answers these itself, before any of Tally's middleware runs: they
+    // carry no page, so there is nothing for a browser to render or frame.
+    let app = TestApp::spawn().await;
+    for (what, request) in [
+        ("400", &b"\x00\x01garbage\r\n\r\n"[..]),
+        (
+            "408",
+            &b"GET / HTTP/1.1\r\nHost: t\r\nUser-Agent: never-ends"[..],
+        ),
+    ] {
+        let (status, text) = raw(&app, request, Duration::from_secs(8)).await;
+        if let Some(status) = status {
+            assert_eq!(status.to_string(), what);
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            assert!(body.is_empty(), "{what} has a body: {text}");
+            assert!(
+                head.to_ascii_lowercase().contains("content-length: 0"),
+                "{head}"
+            );
+        }
+    }
+    assert_still_serving(&app).await;
 }

@@ -1,10 +1,11 @@
 //! Tally's integration tests: one binary, so the crate links once. Every test
-//! talks to real PostgreSQL and Redis in a schema and key prefix of its own.
+//! talks to real PostgreSQL and Redis in a schema and key prefix of its own, and
+//! removes them when it ends.
 
 mod batching;
 mod browser;
+mod cache;
 mod checks;
-mod containers;
 mod degradation;
 mod exactness;
 mod faults;
@@ -13,4 +14,4 @@ mod hostile;
 mod page;
 mod process;
 mod reset;
-mod stats;
+mod tampering;

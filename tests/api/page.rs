@@ -1,10 +1,10 @@
 //! `GET /`: counting, the two numbers, the recent accesses, the headers.
 
-use crate::helpers::{element_text, spawn_app};
+use crate::helpers::{TestApp, element_text};
 
 #[tokio::test]
 async fn each_page_view_counts_once_in_each_store() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
 
     let first = app.view().await;
     let second = app.view().await;
@@ -18,7 +18,7 @@ async fn each_page_view_counts_once_in_each_store() {
 
 #[tokio::test]
 async fn the_page_shows_both_numbers_side_by_side_with_a_reset_form() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
 
     let page = app.view().await;
 
@@ -40,8 +40,17 @@ async fn the_page_shows_both_numbers_side_by_side_with_a_reset_form() {
 }
 
 #[tokio::test]
+async fn the_page_names_the_instance_that_served_it() {
+    let app = TestApp::spawn().await;
+
+    let page = app.view().await;
+
+    assert_eq!(element_text(&page.body, "served-by"), app.instance);
+}
+
+#[tokio::test]
 async fn only_page_views_count() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     for path in [
         "/favicon.ico",
         "/static/style.css",
@@ -69,7 +78,7 @@ async fn only_page_views_count() {
 
 #[tokio::test]
 async fn the_recent_accesses_show_user_agents_escaped() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let hostile = r#"<script>alert("x")</script><img src=x onerror=alert(1)>"#;
 
     app.view_as(hostile).await;
@@ -85,7 +94,7 @@ async fn the_recent_accesses_show_user_agents_escaped() {
 
 #[tokio::test]
 async fn the_recent_list_holds_the_ten_newest_accesses() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     for n in 0..12 {
         app.view_as(&format!("visitor-{n:02}")).await;
     }
@@ -100,7 +109,7 @@ async fn the_recent_list_holds_the_ten_newest_accesses() {
 
 #[tokio::test]
 async fn html_answers_carry_the_security_headers() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     for path in ["/", "/no-such-page", "/reset"] {
         let response = app.get(path).await;
         let headers = response.headers();
@@ -124,7 +133,7 @@ async fn html_answers_carry_the_security_headers() {
 
 #[tokio::test]
 async fn unknown_paths_get_a_404_page_in_the_layout() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
 
     let response = app.get("/no/such/page?x=1").await;
 
@@ -137,7 +146,7 @@ async fn unknown_paths_get_a_404_page_in_the_layout() {
 
 #[tokio::test]
 async fn static_assets_are_served_with_validators() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
 
     let css = app.get("/static/style.css").await;
     assert_eq!(css.status(), 200);

@@ -1,10 +1,10 @@
 //! `POST /reset`: the counter goes to zero, the log stays, other origins are refused.
 
-use crate::helpers::spawn_app;
+use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn reset_sets_the_counter_to_zero_and_keeps_the_access_log() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     app.view().await;
     app.view().await;
 
@@ -25,7 +25,7 @@ async fn reset_sets_the_counter_to_zero_and_keeps_the_access_log() {
 
 #[tokio::test]
 async fn the_page_after_a_reset_says_so_and_counts_once() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     app.view().await;
     app.client
         .post(app.url("/reset"))
@@ -44,7 +44,7 @@ async fn the_page_after_a_reset_says_so_and_counts_once() {
 
 #[tokio::test]
 async fn reset_from_another_origin_is_refused_and_changes_nothing() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     app.view().await;
     let host = app.address.trim_start_matches("http://").to_owned();
     let own = app.address.clone();
@@ -96,7 +96,7 @@ async fn reset_from_another_origin_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn get_reset_changes_nothing() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     app.view().await;
 
     let response = app.get("/reset").await;

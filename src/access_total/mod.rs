@@ -1,0 +1,135 @@
+//! The access total: how many rows the access log holds, the number on the page's
+//! right-hand card and in `/api/stats`.
+//!
+//! - **Written** by [`writer`], which appends each view's row and raises the total in
+//!   the same transaction, so a view gets its own exact total and no view ever
+//!   counts the log.
+//! - **Cached** in Redis by [`cache`], which `/api/stats` reads first (cache-aside):
+//!   the writer raises the cached copy after every commit, through the hook it is
+//!   started with.
+//! - **Repaired** here: a totals row that is missing, or disagrees with the log, is
+//!   rebuilt from the log (at start-up, and whenever a view finds it missing), with
+//!   one WARN line.
+
+mod cache;
+mod writer;
+
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tokio::time::{Instant, timeout_at};
+
+pub use cache::TTL as CACHE_TTL;
+pub use writer::Recorded;
+
+use crate::access_log::NewAccess;
+use crate::error::{Error, Result};
+use crate::stores::postgres::{Postgres, Rebuilt};
+use crate::stores::redis::Redis;
+use cache::Cache;
+use writer::Writer;
+
+/// Where a read of the total found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The cached copy in Redis.
+    Cache,
+    /// PostgreSQL (the cache missed, or could not be trusted).
+    Database,
+}
+
+/// The access total: the writer, the cached copy, and the database behind both.
+pub struct AccessTotal {
+    writer: Writer,
+    cache: Arc<Cache>,
+    postgres: Postgres,
+}
+
+impl AccessTotal {
+    /// Starts the writer, with the raise of the cached copy as its after-commit hook.
+    pub fn start(postgres: Postgres, redis: Redis, batch_max: usize, recent_limit: i64) -> Self {
+        let cache = Arc::new(Cache::new(redis));
+        let raise = {
+            let cache = Arc::clone(&cache);
+            move |total: &crate::stores::postgres::Total, committed_at: Instant| {
+                // Noted before any view of the batch is answered, so this instance
+                // never serves a cached copy below what it has shown.
+                cache.shown(total);
+                let (cache, total) = (Arc::clone(&cache), total.clone());
+                async move {
+                    if let Err(error) = cache.raise(&total, committed_at).await {
+                        log::debug!("redis: cached access total not raised: {}", error.chain());
+                    }
+                }
+                .boxed()
+            }
+        };
+        let writer = Writer::start(postgres.clone(), batch_max, recent_limit, Box::new(raise));
+        Self {
+            writer,
+            cache,
+            postgres,
+        }
+    }
+
+    /// Checks the totals row against the log, as start-up does, and rebuilds it if it
+    /// is wrong.
+    pub async fn check(&self) -> Result<()> {
+        if let Some(rebuilt) = self.postgres.check_total().await? {
+            report(rebuilt);
+        }
+        Ok(())
+    }
+
+    /// Appends a view's row; answers its exact total once committed and the cached
+    /// copy raised, or fails by `deadline`.
+    pub async fn record(&self, access: NewAccess, deadline: Instant) -> Result<Recorded> {
+        let recorded = timeout_at(deadline, self.writer.record(access, deadline))
+            .await
+            .map_err(|_| Error::Timeout)??;
+        // The cached copy holds this view before the page shows it (or the deadline
+        // passes: the watermark still keeps this instance from serving less).
+        let _ = timeout_at(deadline, recorded.after_commit()).await;
+        Ok(recorded)
+    }
+
+    /// The total as `/api/stats` reads it: the cached copy if it can be trusted,
+    /// else PostgreSQL, which then fills the cache.
+    pub async fn read(&self) -> Result<(i64, Source)> {
+        if let Ok(Some(total)) = self.cache.get().await {
+            return Ok((total, Source::Cache));
+        }
+        let asked = Instant::now();
+        let total = match self.postgres.total().await {
+            Err(Error::MissingTotal) => {
+                rebuild(&self.postgres).await?;
+                self.postgres.total().await?
+            }
+            total => total?,
+        };
+        self.cache.shown(&total);
+        if let Err(error) = self.cache.raise(&total, asked).await {
+            log::debug!("redis: cached access total not filled: {}", error.chain());
+        }
+        Ok((total.total, Source::Database))
+    }
+}
+
+/// Rebuilds the totals row from the log if it is still missing or wrong.
+async fn rebuild(postgres: &Postgres) -> Result<()> {
+    if let Some(rebuilt) = postgres.rebuild_total().await? {
+        report(rebuilt);
+    }
+    Ok(())
+}
+
+fn report(Rebuilt { was, now }: Rebuilt) {
+    match was {
+        Some(was) => log::warn!(
+            "postgres: the access total said {was} but the log holds {now} rows; rebuilt it from the log"
+        ),
+        None => log::warn!(
+            "postgres: the access total's row was missing; rebuilt it from the log ({now} rows)"
+        ),
+    }
+}

@@ -1,0 +1,227 @@
+//! The access log writer: page views appended with group commit.
+//!
+//! One task takes every view waiting at that moment (up to `BATCH_MAX`), and in one
+//! transaction inserts their rows and raises the running total; it answers each view
+//! with its own exact total once the transaction has committed. A view alone goes
+//! out at once; under load, views share commits instead of queueing behind each
+//! other for the totals row. After each commit it runs the hook it was started with
+//! (the access total uses it to raise the cached copy).
+//!
+//! The writer keeps one connection of its own from batch to batch. A batch has until
+//! the earliest deadline among its views: past it, the transaction is cancelled on
+//! the server and rolled back, never left to commit later. A connection that broke
+//! before COMMIT was sent (a restart, `pg_terminate_backend`, a failover) is replaced
+//! and the batch tried once more, since nothing of it was written. The task never
+//! ends while the process lives: a panic fails its batch and the writer carries on.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use deadpool_postgres::Object;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, timeout_at};
+
+use crate::access_log::{Access, NewAccess};
+use crate::error::{Error, Result};
+use crate::stores::Guarded;
+use crate::stores::postgres::{self, Postgres, Total};
+
+/// Work to run once per committed batch: given the batch's total and the moment it
+/// was known committed.
+pub type AfterCommit = Box<dyn Fn(&Total, Instant) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A view's row is committed: the total after it, and the newest accesses.
+#[derive(Clone)]
+pub struct Recorded {
+    /// The access total right after this view.
+    pub total: i64,
+    /// The total after the whole batch this view was committed in.
+    pub batch_total: i64,
+    /// How many views that batch held.
+    pub batch_size: usize,
+    pub recent: Arc<[Access]>,
+    /// Resolves when the after-commit hook of this view's batch has run.
+    after_commit: Shared<BoxFuture<'static, ()>>,
+}
+
+impl Recorded {
+    /// Waits until the after-commit hook of this view's batch has run.
+    pub async fn after_commit(&self) {
+        self.after_commit.clone().await;
+    }
+}
+
+struct Pending {
+    access: NewAccess,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<Recorded>>,
+}
+
+/// The handle views use to reach the writer task.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn start(
+        postgres: Postgres,
+        batch_max: usize,
+        recent_limit: i64,
+        after_commit: AfterCommit,
+    ) -> Self {
+        let (queue, inbox) = mpsc::channel(batch_max * 4);
+        let task = Task {
+            postgres,
+            connection: None,
+            recent_limit,
+            after_commit,
+        };
+        tokio::spawn(task.run(inbox, batch_max));
+        Self { queue }
+    }
+
+    /// Appends one access and answers once its row is committed, or fails by
+    /// `deadline`. A caller that stops waiting before its batch is taken is left out.
+    pub async fn record(&self, access: NewAccess, deadline: Instant) -> Result<Recorded> {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            access,
+            deadline,
+            reply,
+        };
+        self.queue
+            .send(pending)
+            .await
+            .map_err(|_| Error::WriterStopped)?;
+        answer.await.map_err(|_| Error::WriterStopped)?
+    }
+}
+
+/// What a committed batch gives its views.
+struct Written {
+    total: Total,
+    recent: Arc<[Access]>,
+    committed_at: Instant,
+}
+
+/// The writer task's side.
+struct Task {
+    postgres: Postgres,
+    /// Kept from batch to batch; dropped (closed, its statement cancelled) when a
+    /// batch fails or runs out of time.
+    connection: Option<Guarded<Object>>,
+    recent_limit: i64,
+    after_commit: AfterCommit,
+}
+
+impl Task {
+    async fn run(mut self, mut inbox: mpsc::Receiver<Pending>, batch_max: usize) {
+        let mut batch = Vec::with_capacity(batch_max);
+        while inbox.recv_many(&mut batch, batch_max).await > 0 {
+            batch.retain(|pending| !pending.reply.is_closed());
+            let Some(deadline) = batch.iter().map(|pending| pending.deadline).min() else {
+                continue;
+            };
+            let written = AssertUnwindSafe(timeout_at(deadline, self.write(&batch, deadline)))
+                .catch_unwind()
+                .await;
+            match written {
+                Ok(Ok(Ok(written))) => self.answer(&mut batch, written),
+                Ok(Ok(Err(error))) => fail(&mut batch, error),
+                Ok(Err(_elapsed)) => fail(&mut batch, Error::Timeout),
+                Err(panic) => {
+                    log::error!(
+                        "postgres: the access log writer panicked ({}); its batch failed, it carries on",
+                        panic_message(panic.as_ref())
+                    );
+                    self.connection = None;
+                    fail(&mut batch, Error::WriterStopped);
+                }
+            }
+        }
+    }
+
+    /// Writes one batch: on the kept connection, or a fresh one in its place.
+    async fn write(&mut self, batch: &[Pending], deadline: Instant) -> Result<Written> {
+        let accesses: Vec<NewAccess> = batch.iter().map(|p| p.access.clone()).collect();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let connection = match self.connection.take() {
+                Some(connection) if !connection.is_closed() => connection,
+                dead => {
+                    // Dropped first: it holds the writer pool's only slot.
+                    drop(dead);
+                    self.postgres.writer_connection().await?
+                }
+            };
+            match postgres::append(&connection, &accesses, self.recent_limit).await {
+                Ok(appended) => {
+                    if Instant::now() >= deadline {
+                        // Too late for the views: closing the connection rolls it back.
+                        return Err(Error::Timeout);
+                    }
+                    postgres::commit(&connection).await?;
+                    self.connection = Some(connection);
+                    return Ok(Written {
+                        total: appended.total,
+                        recent: appended.recent.into(),
+                        committed_at: Instant::now(),
+                    });
+                }
+                Err(Error::MissingTotal) if tries == 1 => {
+                    self.connection = Some(connection);
+                    super::rebuild(&self.postgres).await?;
+                }
+                Err(error) if tries == 1 && error.is_broken_connection() => {
+                    log::info!(
+                        "postgres: the writer's connection broke ({}); writing the batch on a new one",
+                        error.chain()
+                    );
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Runs the after-commit hook, then answers every view with its own total.
+    fn answer(&self, batch: &mut Vec<Pending>, written: Written) {
+        let hook = tokio::spawn((self.after_commit)(&written.total, written.committed_at));
+        let after_commit = async move {
+            let _ = hook.await;
+        }
+        .boxed()
+        .shared();
+        let size = batch.len();
+        let first = written.total.total - size as i64 + 1;
+        for (offset, pending) in batch.drain(..).enumerate() {
+            let _ = pending.reply.send(Ok(Recorded {
+                total: first + offset as i64,
+                batch_total: written.total.total,
+                batch_size: size,
+                recent: Arc::clone(&written.recent),
+                after_commit: after_commit.clone(),
+            }));
+        }
+    }
+}
+
+/// Fails every view of the batch with `error`.
+fn fail(batch: &mut Vec<Pending>, error: Error) {
+    let error = Arc::new(error);
+    for pending in batch.drain(..) {
+        let _ = pending.reply.send(Err(Error::Batch(Arc::clone(&error))));
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}

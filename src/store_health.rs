@@ -1,0 +1,119 @@
+//! Whether each store is working: the one place that notices a store going down and
+//! coming back, says so in the log (once each way, not once per request), and
+//! answers "up or down?" for `/readyz` and `/api/stats`.
+//!
+//! Every call to a store reports its outcome here ([`StoreHealth::observe`]). A
+//! background probe, started with the [`StoreHealth`] that owns it and stopped when
+//! it is dropped, asks the store every [`PROBE_EVERY`], so the state stays current
+//! (and a dead connection is noticed) while nobody visits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+
+/// How often the probe asks its store.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// How long the same error from a store goes unrepeated in the log.
+const REPEAT_ERROR_AFTER: Duration = Duration::from_secs(60);
+
+/// One store's health, and the probe that keeps it current.
+pub struct StoreHealth {
+    state: Arc<State>,
+    probe: JoinHandle<()>,
+}
+
+struct State {
+    store: &'static str,
+    up: AtomicBool,
+    /// The last "answered with an error" logged and when, so a store that keeps
+    /// answering with the same error is logged once a minute, not once a request.
+    last_error: Mutex<Option<(String, Instant)>>,
+}
+
+impl StoreHealth {
+    /// Starts watching `store` (taken to be up: start-up has just reached it) with
+    /// `probe`, one call of it every [`PROBE_EVERY`].
+    pub fn watch(
+        store: &'static str,
+        probe: impl Fn() -> BoxFuture<'static, Result<()>> + Send + 'static,
+    ) -> Self {
+        let state = Arc::new(State {
+            store,
+            up: AtomicBool::new(true),
+            last_error: Mutex::default(),
+        });
+        let watched = Arc::clone(&state);
+        let probe = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(PROBE_EVERY);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                watched.observe(probe().await.as_ref().err());
+            }
+        });
+        Self { state, probe }
+    }
+
+    /// Notes the outcome of a call to the store.
+    pub fn observe<T>(&self, outcome: &Result<T>) {
+        self.state.observe(outcome.as_ref().err());
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.state.up.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for StoreHealth {
+    fn drop(&mut self) {
+        self.probe.abort();
+    }
+}
+
+impl State {
+    fn observe(&self, error: Option<&Error>) {
+        let store = self.store;
+        let Some(error) = error else {
+            if !self.up.swap(true, Ordering::SeqCst) {
+                log::info!("{store}: up again");
+            }
+            return;
+        };
+        let chain = error.chain();
+        if error.is_outage() {
+            if self.up.swap(false, Ordering::SeqCst) {
+                log::warn!("{store}: down: {chain}");
+            } else {
+                log::debug!("{store}: still down: {chain}");
+            }
+            return;
+        }
+        // It answered, so it is up, but with an error worth an operator's eyes.
+        if !self.up.swap(true, Ordering::SeqCst) {
+            log::info!("{store}: up again");
+        }
+        let mut last = self.last_error();
+        match last.as_ref() {
+            Some((logged, at)) if *logged == chain && at.elapsed() < REPEAT_ERROR_AFTER => {
+                log::debug!("{store}: answered with an error again: {chain}");
+            }
+            _ => {
+                log::warn!("{store}: answered with an error: {chain}");
+                *last = Some((chain, Instant::now()));
+            }
+        }
+    }
+
+    fn last_error(&self) -> std::sync::MutexGuard<'_, Option<(String, Instant)>> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}

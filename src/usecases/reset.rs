@@ -1,0 +1,15 @@
+//! The reset: the visit counter back to zero. The access log is never reset.
+
+use super::Tally;
+use crate::error::Result;
+
+impl Tally {
+    /// Sets the Redis visit counter to zero.
+    pub async fn reset(&self) -> Result<()> {
+        let outcome = self.redis.reset_visits().await;
+        self.redis_health.observe(&outcome);
+        outcome?;
+        log::info!("visit counter reset");
+        Ok(())
+    }
+}
