@@ -66,7 +66,7 @@ start() {
   (
     cd "$work"
     exec env -i PATH="$PATH" RUST_LOG="$app_log" DATABASE_URL="$(db_url "$name")" REDIS_URL="$redis_url" \
-      REDIS_KEY_PREFIX="$(prefix "$name")" HOST=127.0.0.1 PORT="${port[$name]}" STATIC_DIR="$OLDPWD/static" \
+      REDIS_KEY_PREFIX="$(prefix "$name")" HOST=127.0.0.1 PORT="${port[$name]}" STATIC_DIR="$OLDPWD/static" DRAIN_DELAY_SECS=0 \
       "$OLDPWD/target/release/tally"
   ) >"$work/$name.log" 2>&1 &
   pid[$name]=$!

@@ -38,7 +38,7 @@ run() {
   local count=$1 port out="$work/callgrind.$1"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   env -i PATH="$PATH" RUST_LOG=warn DATABASE_URL="$db_url" REDIS_URL="$redis_url" \
-    REDIS_KEY_PREFIX="profile_$$_$count:" HOST=127.0.0.1 PORT="$port" STATIC_DIR="$PWD/static" \
+    REDIS_KEY_PREFIX="profile_$$_$count:" HOST=127.0.0.1 PORT="$port" STATIC_DIR="$PWD/static" DRAIN_DELAY_SECS=0 \
     valgrind --tool=callgrind --callgrind-out-file="$out" target/release/tally \
     >"$work/app.$count.log" 2>&1 &
   local pid=$!

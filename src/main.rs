@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         return check_health(&settings);
     }
     env_logger::Builder::new()
+        // actix-server's own start and stop lines repeat Tally's; RUST_LOG can
+        // still ask for them (actix_server=info).
+        .filter_module("actix_server", log::LevelFilter::Warn)
         .parse_filters(settings.log_filter())
         .init();
     actix_web::rt::System::new().block_on(serve(settings))

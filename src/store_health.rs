@@ -86,7 +86,13 @@ impl State {
             }
             return;
         };
-        let chain = error.chain();
+        let full = error.chain();
+        // The chain starts with the store's name, which the line already gives.
+        let chain = full
+            .strip_prefix(store)
+            .and_then(|rest| rest.strip_prefix(": "))
+            .unwrap_or(&full)
+            .to_owned();
         if error.is_outage() {
             if self.up.swap(false, Ordering::SeqCst) {
                 log::warn!("{store}: down: {chain}");
