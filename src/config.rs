@@ -70,6 +70,10 @@ pub struct Settings {
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
     log_filter: String,
 
+    /// Log lines as text for people, or as one JSON object per line for log shippers
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum)]
+    log_format: LogFormat,
+
     /// Most PostgreSQL connections for reads; the access log writer holds one more of its own
     #[arg(long, env = "PG_POOL_SIZE", default_value_t = 16, value_parser = whole::<u16>(1, 1024))]
     pg_pool_size: u16,
@@ -105,6 +109,15 @@ pub struct Settings {
     /// Name shown as the page's "served by" (default: the host name; a container's is its ID)
     #[arg(long, env = "INSTANCE_NAME")]
     instance_name: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line a person reads.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// What the binary can do besides serving.
@@ -225,6 +238,10 @@ impl Settings {
 
     pub fn log_filter(&self) -> &str {
         &self.log_filter
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
     }
 
     pub fn pg_pool_size(&self) -> usize {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use tally::config::{self, Command, Settings};
-use tally::healthcheck;
 use tally::shutdown::Shutdown;
 use tally::startup::{Application, BuildError};
+use tally::{healthcheck, logging};
 
 /// Exit code for a bad setting or argument (the process never started).
 const EXIT_USAGE: u8 = 2;
@@ -36,12 +36,7 @@ fn main() -> ExitCode {
     if let Some(Command::Healthcheck) = settings.command_to_run() {
         return check_health(&settings);
     }
-    env_logger::Builder::new()
-        // actix-server's own start and stop lines repeat Tally's; RUST_LOG can
-        // still ask for them (actix_server=info).
-        .filter_module("actix_server", log::LevelFilter::Warn)
-        .parse_filters(settings.log_filter())
-        .init();
+    logging::init(settings.log_filter(), settings.log_format());
     actix_web::rt::System::new().block_on(serve(settings))
 }
 

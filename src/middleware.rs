@@ -1,7 +1,15 @@
-//! What every request passes through, around its handler: the size limits, checked
-//! before any handler runs (431, 413, 411), and on the way out the security headers
-//! on every answer whatever its status, plus `Connection: close` while the instance
-//! drains, so clients reconnect to another one.
+//! What every request passes through, around its handler.
+//!
+//! - [`trace`], outermost: gives the request its id (the balancer's `X-Request-Id`,
+//!   or a new one), returns it on the answer, and once answered logs one line and
+//!   counts the request in the metrics.
+//! - [`guard`]: the size limits, checked before any handler runs (431, 413, 411),
+//!   and on the way out the security headers on every answer whatever its status,
+//!   plus `Connection: close` while the instance drains, so clients reconnect to
+//!   another one.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -11,7 +19,106 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 use crate::error_page::error_page;
+use crate::logging;
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
+
+/// The header a request's id travels in, in and out.
+const REQUEST_ID: &str = "x-request-id";
+
+/// Paths asked for several times a second by machines: logged at debug only.
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// What a page view did, left on its answer by the handler for the request line.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewSummary {
+    pub visits: Option<i64>,
+    pub access_total: Option<i64>,
+    pub redis: Duration,
+    pub postgres: Duration,
+}
+
+/// Gives the request its id, then logs and counts it once answered.
+pub async fn trace(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id: Arc<str> = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_request_id(id))
+        .map_or_else(
+            || uuid::Uuid::new_v4().simple().to_string().into(),
+            Into::into,
+        );
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let started = Instant::now();
+    logging::in_request(Arc::clone(&id), async move {
+        let mut response = next.call(request).await?;
+        let took = started.elapsed();
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID), value);
+        }
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        if let Some(metrics) = metrics {
+            metrics.request(&route, response.status().as_u16(), took);
+        }
+        log_request(&response, took);
+        Ok(response)
+    })
+    .await
+}
+
+/// Milliseconds to a tenth, as a log line shows them.
+fn millis(took: Duration) -> f64 {
+    (took.as_secs_f64() * 1e4).round() / 10.0
+}
+
+/// An id from elsewhere is kept only if it is short and plain, so it is safe in a
+/// log line and a header.
+fn is_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// One line for an answered request: `GET / 200 6.5ms`, and for a page view what
+/// it did: `view visits=42 total=1042 redis=0.4ms postgres=3.1ms`.
+fn log_request<B>(response: &ServiceResponse<B>, took: Duration) {
+    let request = response.request();
+    let (method, path) = (request.method().as_str(), request.path());
+    let status = response.status().as_u16();
+    let ms = millis(took);
+    let level = if PROBES.contains(&path) {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    let target = "tally::request";
+    match response.response().extensions().get::<ViewSummary>() {
+        Some(view) => {
+            let shown =
+                |n: Option<i64>| n.map_or_else(|| "unavailable".to_owned(), |n| n.to_string());
+            let (redis_ms, postgres_ms) = (millis(view.redis), millis(view.postgres));
+            log::log!(target: target, level,
+                method, path, status, duration_ms = ms,
+                visits = view.visits, access_total = view.access_total,
+                redis_ms, postgres_ms;
+                "{method} {path} {status} {ms:.1}ms view visits={} total={} redis={redis_ms:.1}ms postgres={postgres_ms:.1}ms",
+                shown(view.visits), shown(view.access_total));
+        }
+        None => log::log!(target: target, level,
+            method, path, status, duration_ms = ms;
+            "{method} {path} {status} {ms:.1}ms"),
+    }
+}
 
 /// The longest header line accepted (name and value), in bytes.
 pub const MAX_HEADER_LINE: usize = 8 * 1024;

@@ -8,18 +8,16 @@ use std::time::Duration;
 
 use actix_files::{Files, NamedFile};
 use actix_web::dev::Server;
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, FromRequest, Handler, HttpServer, Resource, Responder, guard, web};
 
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::middleware;
 use crate::routes;
 use crate::shutdown::Shutdown;
 use crate::stores::StartupError;
 use crate::usecases::Tally;
-
-/// One log line per request: client, request line, status, size, duration.
-const LOG_FORMAT: &str = r#"%a "%r" %s %bB %Dms"#;
 
 /// How long a client has to send its request head before it gets a 408.
 const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -59,8 +57,9 @@ impl Application {
             settings.redis_addr(),
             settings.startup_budget()
         );
+        let metrics = Metrics::new();
         let tally = tokio::select! {
-            tally = Tally::start(settings) => tally?,
+            tally = Tally::start(settings, metrics.clone()) => tally?,
             () = shutdown.requested() => return Err(BuildError::Stopped),
         };
         let listen_error = |source| BuildError::Listen {
@@ -76,6 +75,7 @@ impl Application {
         let server = serve(
             listener,
             tally,
+            metrics,
             shutdown.clone(),
             settings.static_dir(),
             settings.shutdown_timeout(),
@@ -129,24 +129,23 @@ impl Application {
 fn serve(
     listener: TcpListener,
     tally: Tally,
+    metrics: Metrics,
     shutdown: Shutdown,
     static_dir: &Path,
     shutdown_timeout: Duration,
 ) -> std::io::Result<Server> {
     let tally = web::Data::new(tally);
+    let metrics = web::Data::new(metrics);
     let shutdown = web::Data::new(shutdown);
     let static_dir = static_dir.to_path_buf();
     let server = HttpServer::new(move || {
         let static_dir = static_dir.clone();
         App::new()
             .app_data(tally.clone())
+            .app_data(metrics.clone())
             .app_data(shutdown.clone())
             .wrap(from_fn(middleware::guard))
-            .wrap(
-                Logger::new(LOG_FORMAT)
-                    .exclude("/healthz")
-                    .exclude("/readyz"),
-            )
+            .wrap(from_fn(middleware::trace))
             .configure(move |cfg| configure(cfg, &static_dir))
     })
     .listen(listener)?
@@ -176,6 +175,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: &Path) {
     .service(read_only("/cache", routes::cache))
     .service(read_only("/healthz", routes::healthz))
     .service(read_only("/readyz", routes::readyz))
+    .service(read_only("/metrics", routes::metrics))
     .service(read_only("/favicon.ico", move || {
         let favicon = favicon.clone();
         async move { NamedFile::open(favicon) }

@@ -2,7 +2,8 @@
 //! coming back, says so in the log (once each way, not once per request), and
 //! answers "up or down?" for `/readyz` and `/api/stats`.
 //!
-//! Every call to a store reports its outcome here ([`StoreHealth::observe`]). A
+//! Every call to a store reports its outcome here ([`StoreHealth::observe`]), which
+//! also feeds the store's metrics (state, call latency, errors by kind). A
 //! background probe, started with the [`StoreHealth`] that owns it and stopped when
 //! it is dropped, asks the store every [`PROBE_EVERY`], so the state stays current
 //! (and a dead connection is noticed) while nobody visits.
@@ -15,6 +16,7 @@ use futures_util::future::BoxFuture;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 
 /// How often the probe asks its store.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -30,6 +32,7 @@ pub struct StoreHealth {
 
 struct State {
     store: &'static str,
+    metrics: Metrics,
     up: AtomicBool,
     /// The last "answered with an error" logged and when, so a store that keeps
     /// answering with the same error is logged once a minute, not once a request.
@@ -41,10 +44,13 @@ impl StoreHealth {
     /// `probe`, one call of it every [`PROBE_EVERY`].
     pub fn watch(
         store: &'static str,
+        metrics: Metrics,
         probe: impl Fn() -> BoxFuture<'static, Result<()>> + Send + 'static,
     ) -> Self {
+        metrics.store_state(store, true);
         let state = Arc::new(State {
             store,
+            metrics,
             up: AtomicBool::new(true),
             last_error: Mutex::default(),
         });
@@ -55,15 +61,17 @@ impl StoreHealth {
             ticks.tick().await;
             loop {
                 ticks.tick().await;
-                watched.observe(probe().await.as_ref().err());
+                let started = Instant::now();
+                let outcome = probe().await;
+                watched.observe(outcome.as_ref().err(), started.elapsed());
             }
         });
         Self { state, probe }
     }
 
-    /// Notes the outcome of a call to the store.
-    pub fn observe<T>(&self, outcome: &Result<T>) {
-        self.state.observe(outcome.as_ref().err());
+    /// Notes the outcome of a call to the store, and how long it took.
+    pub fn observe<T>(&self, outcome: &Result<T>, took: Duration) {
+        self.state.observe(outcome.as_ref().err(), took);
     }
 
     pub fn is_up(&self) -> bool {
@@ -78,12 +86,12 @@ impl Drop for StoreHealth {
 }
 
 impl State {
-    fn observe(&self, error: Option<&Error>) {
+    fn observe(&self, error: Option<&Error>, took: Duration) {
         let store = self.store;
+        self.metrics
+            .store_call(store, error.map(Error::reason), took);
         let Some(error) = error else {
-            if !self.up.swap(true, Ordering::SeqCst) {
-                log::info!("{store}: up again");
-            }
+            self.now_up();
             return;
         };
         let full = error.chain();
@@ -95,6 +103,7 @@ impl State {
             .to_owned();
         if error.is_outage() {
             if self.up.swap(false, Ordering::SeqCst) {
+                self.metrics.store_state(store, false);
                 log::warn!("{store}: down: {chain}");
             } else {
                 log::debug!("{store}: still down: {chain}");
@@ -102,9 +111,7 @@ impl State {
             return;
         }
         // It answered, so it is up, but with an error worth an operator's eyes.
-        if !self.up.swap(true, Ordering::SeqCst) {
-            log::info!("{store}: up again");
-        }
+        self.now_up();
         let mut last = self.last_error();
         match last.as_ref() {
             Some((logged, at)) if *logged == chain && at.elapsed() < REPEAT_ERROR_AFTER => {
@@ -114,6 +121,13 @@ impl State {
                 log::warn!("{store}: answered with an error: {chain}");
                 *last = Some((chain, Instant::now()));
             }
+        }
+    }
+
+    fn now_up(&self) {
+        if !self.up.swap(true, Ordering::SeqCst) {
+            self.metrics.store_state(self.store, true);
+            log::info!("{}: up again", self.store);
         }
     }
 

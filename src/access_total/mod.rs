@@ -24,6 +24,7 @@ pub use writer::Recorded;
 
 use crate::access_log::NewAccess;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::stores::postgres::{Postgres, Rebuilt};
 use crate::stores::redis::Redis;
 use cache::Cache;
@@ -47,7 +48,13 @@ pub struct AccessTotal {
 
 impl AccessTotal {
     /// Starts the writer, with the raise of the cached copy as its after-commit hook.
-    pub fn start(postgres: Postgres, redis: Redis, batch_max: usize, recent_limit: i64) -> Self {
+    pub fn start(
+        postgres: Postgres,
+        redis: Redis,
+        batch_max: usize,
+        recent_limit: i64,
+        metrics: Metrics,
+    ) -> Self {
         let cache = Arc::new(Cache::new(redis));
         let raise = {
             let cache = Arc::clone(&cache);
@@ -64,7 +71,13 @@ impl AccessTotal {
                 .boxed()
             }
         };
-        let writer = Writer::start(postgres.clone(), batch_max, recent_limit, Box::new(raise));
+        let writer = Writer::start(
+            postgres.clone(),
+            batch_max,
+            recent_limit,
+            metrics,
+            Box::new(raise),
+        );
         Self {
             writer,
             cache,

@@ -25,6 +25,7 @@ use tokio::time::{Instant, timeout_at};
 
 use crate::access_log::{Access, NewAccess};
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::stores::Guarded;
 use crate::stores::postgres::{self, Postgres, Total};
 
@@ -71,6 +72,7 @@ impl Writer {
         postgres: Postgres,
         batch_max: usize,
         recent_limit: i64,
+        metrics: Metrics,
         after_commit: AfterCommit,
     ) -> Self {
         let (queue, inbox) = mpsc::channel(batch_max * 4);
@@ -78,6 +80,7 @@ impl Writer {
             postgres,
             connection: None,
             recent_limit,
+            metrics,
             after_commit,
         };
         tokio::spawn(task.run(inbox, batch_max));
@@ -115,6 +118,8 @@ struct Task {
     /// batch fails or runs out of time.
     connection: Option<Guarded<Object>>,
     recent_limit: i64,
+    /// Batch sizes, commit times, the queue's depth.
+    metrics: Metrics,
     after_commit: AfterCommit,
 }
 
@@ -122,15 +127,20 @@ impl Task {
     async fn run(mut self, mut inbox: mpsc::Receiver<Pending>, batch_max: usize) {
         let mut batch = Vec::with_capacity(batch_max);
         while inbox.recv_many(&mut batch, batch_max).await > 0 {
+            self.metrics.queue_depth(inbox.len());
             batch.retain(|pending| !pending.reply.is_closed());
             let Some(deadline) = batch.iter().map(|pending| pending.deadline).min() else {
                 continue;
             };
+            let started = Instant::now();
             let written = AssertUnwindSafe(timeout_at(deadline, self.write(&batch, deadline)))
                 .catch_unwind()
                 .await;
             match written {
-                Ok(Ok(Ok(written))) => self.answer(&mut batch, written),
+                Ok(Ok(Ok(written))) => {
+                    self.metrics.batch(batch.len(), started.elapsed());
+                    self.answer(&mut batch, written);
+                }
                 Ok(Ok(Err(error))) => fail(&mut batch, error),
                 Ok(Err(_elapsed)) => fail(&mut batch, Error::Timeout),
                 Err(panic) => {

@@ -1,6 +1,6 @@
-//! Checks for people and orchestrators: `/healthz` (liveness: the process serves),
+//! Checks for people and machines: `/healthz` (liveness: the process serves),
 //! `/readyz` (readiness: this instance takes traffic, until it drains), `/db` and
-//! `/cache` (one store each, asked now, with timings).
+//! `/cache` (one store each, asked now, with timings), `/metrics` (Prometheus).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -71,4 +71,14 @@ pub async fn readyz(tally: web::Data<Tally>, shutdown: web::Data<Shutdown>) -> H
             "served_by": tally.instance(),
         }),
     )
+}
+
+/// This instance's metrics, in Prometheus's text format.
+pub async fn metrics(tally: web::Data<Tally>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header(actix_web::http::header::CacheControl(vec![
+            actix_web::http::header::CacheDirective::NoStore,
+        ]))
+        .body(tally.report())
 }

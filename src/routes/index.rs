@@ -9,6 +9,7 @@ use askama::Template;
 
 use crate::access_log::Access;
 use crate::error::Result;
+use crate::middleware::ViewSummary;
 use crate::usecases::{Tally, Timed, View};
 
 #[derive(Template)]
@@ -76,10 +77,17 @@ pub async fn index(request: HttpRequest, tally: web::Data<Tally>) -> Result<Http
         .unwrap_or_default();
     let view = tally.count_view(request.path(), &user_agent).await;
     let page = IndexPage::new(&view, notice(request.query_string()), tally.instance());
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok()
         .content_type(ContentType::html())
         .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-        .body(page.render()?))
+        .body(page.render()?);
+    response.extensions_mut().insert(ViewSummary {
+        visits: page.visits.value,
+        access_total: page.access_total.value,
+        redis: view.visits.elapsed,
+        postgres: view.access.elapsed,
+    });
+    Ok(response)
 }
 
 /// The notice a redirect asked for in the query string, if any.

@@ -11,7 +11,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 
-pub use checks::{cache, db, healthz, readyz};
+pub use checks::{cache, db, healthz, metrics, readyz};
 pub use index::index;
 pub use reset::reset;
 pub use stats::stats;

@@ -140,6 +140,15 @@ impl Postgres {
         self.timeout
     }
 
+    /// Connections checked out of the readers' pool and of the writer's.
+    pub fn connections_in_use(&self) -> (usize, usize) {
+        let in_use = |pool: &Pool| {
+            let status = pool.status();
+            status.size.saturating_sub(status.available)
+        };
+        (in_use(&self.readers), in_use(&self.writer))
+    }
+
     /// Waits until PostgreSQL answers a query, as start-up does.
     pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
         wait_for("postgres", &self.addr, budget, async || self.ping().await).await

@@ -78,6 +78,12 @@ impl Redis {
         &self.addr
     }
 
+    /// Connections checked out of the pool (the shared one among them).
+    pub fn connections_in_use(&self) -> usize {
+        let status = self.pool.status();
+        status.size.saturating_sub(status.available)
+    }
+
     /// Waits until Redis answers `PING`, as start-up does.
     pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
         wait_for("redis", &self.addr, budget, async || self.ping().await).await

@@ -12,14 +12,15 @@ impl Tally {
     /// Asks PostgreSQL for `SELECT 1`.
     pub async fn check_postgres(&self) -> Timed<()> {
         let checked = timed(self.postgres.ping()).await;
-        self.postgres_health.observe(&checked.result);
+        self.postgres_health
+            .observe(&checked.result, checked.elapsed);
         checked
     }
 
     /// Writes a test key to Redis and reads it back.
     pub async fn check_redis(&self) -> Timed<()> {
         let checked = timed(self.redis.check()).await;
-        self.redis_health.observe(&checked.result);
+        self.redis_health.observe(&checked.result, checked.elapsed);
         checked
     }
 

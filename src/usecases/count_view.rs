@@ -27,8 +27,9 @@ impl Tally {
             timed(self.access_total.record(access, deadline)),
         )
         .await;
-        self.redis_health.observe(&visits.result);
-        self.postgres_health.observe(&access.result);
+        self.redis_health.observe(&visits.result, visits.elapsed);
+        self.postgres_health.observe(&access.result, access.elapsed);
+        self.metrics.view();
         View { visits, access }
     }
 }

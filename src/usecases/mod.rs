@@ -1,11 +1,12 @@
 //! What Tally does, one use case per file: [`count_view`] (a page view),
 //! [`reset`] (the visit counter back to zero), [`stats`] (both numbers without
-//! counting), [`checks`] (each store asked on demand, and readiness). Routes call
-//! these on [`Tally`]; these call the stores, and report every outcome to the
-//! stores' health.
+//! counting), [`checks`] (each store asked on demand, and readiness), [`report`]
+//! (the metrics). Routes call these on [`Tally`]; these call the stores, and report
+//! every outcome to the stores' health.
 
 mod checks;
 mod count_view;
+mod report;
 mod reset;
 mod stats;
 
@@ -22,6 +23,7 @@ pub use stats::Stats;
 use crate::access_total::AccessTotal;
 use crate::config::Settings;
 use crate::error::Result;
+use crate::metrics::Metrics;
 use crate::store_health::StoreHealth;
 use crate::stores::StartupError;
 use crate::stores::postgres::Postgres;
@@ -37,6 +39,7 @@ pub struct Tally {
     access_total: AccessTotal,
     postgres_health: StoreHealth,
     redis_health: StoreHealth,
+    metrics: Metrics,
     store_timeout: Duration,
     instance: String,
 }
@@ -45,7 +48,7 @@ impl Tally {
     /// Start-up: waits for both stores (each with backoff, within the start-up
     /// budget), brings the schema up to date, checks the access total against the
     /// log, and starts the access log writer and the stores' health probes.
-    pub async fn start(settings: &Settings) -> Result<Self, StartupError> {
+    pub async fn start(settings: &Settings, metrics: Metrics) -> Result<Self, StartupError> {
         let postgres = Postgres::new(settings);
         let redis = Redis::new(settings);
         let budget = settings.startup_budget();
@@ -68,19 +71,20 @@ impl Tally {
             redis.clone(),
             settings.batch_max(),
             RECENT_LIMIT,
+            metrics.clone(),
         );
         access_total
             .check()
             .await
             .map_err(|e| StartupError::Total(e.chain()))?;
-        let postgres_health = StoreHealth::watch("postgres", {
+        let postgres_health = StoreHealth::watch("postgres", metrics.clone(), {
             let postgres = postgres.clone();
             move || {
                 let postgres = postgres.clone();
                 async move { postgres.ping().await }.boxed()
             }
         });
-        let redis_health = StoreHealth::watch("redis", {
+        let redis_health = StoreHealth::watch("redis", metrics.clone(), {
             let redis = redis.clone();
             move || {
                 let redis = redis.clone();
@@ -93,6 +97,7 @@ impl Tally {
             access_total,
             postgres_health,
             redis_health,
+            metrics,
             store_timeout: settings.store_timeout(),
             instance: settings.instance_name(),
         })

@@ -3,7 +3,7 @@
 
 use futures_util::future::join;
 
-use super::Tally;
+use super::{Tally, timed};
 use crate::access_total::Source;
 
 /// The numbers as `/api/stats` reports them.
@@ -21,16 +21,19 @@ pub struct Stats {
 impl Tally {
     /// Reads the visit counter and the access total, at once.
     pub async fn stats(&self) -> Stats {
-        let (visits, total) = join(self.redis.visits(), self.access_total.read()).await;
-        self.redis_health.observe(&visits);
-        let postgres_up = match &total {
+        let (visits, total) =
+            join(timed(self.redis.visits()), timed(self.access_total.read())).await;
+        self.redis_health.observe(&visits.result, visits.elapsed);
+        let postgres_up = match &total.result {
             // A cache hit did not ask PostgreSQL: its probe knows.
             Ok((_, Source::Cache)) => self.postgres_health.is_up(),
             _ => {
-                self.postgres_health.observe(&total);
-                total.is_ok()
+                self.postgres_health.observe(&total.result, total.elapsed);
+                total.result.is_ok()
             }
         };
+        let (visits, total) = (visits.result, total.result);
+        self.metrics.cache(matches!(total, Ok((_, Source::Cache))));
         Stats {
             redis_up: visits.is_ok(),
             visits: visits.ok(),

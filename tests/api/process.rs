@@ -452,16 +452,96 @@ async fn health_and_readiness_probes_are_not_logged_but_requests_are() {
     tally.exit_within(STOP).await;
     let output = tally.output();
 
-    assert!(!output.contains("/healthz"), "{output}");
+    assert!(!output.contains("GET /healthz"), "{output}");
     assert!(!output.contains("GET /readyz"), "{output}");
     let request_line = output
         .lines()
-        .find(|line| line.contains("\"GET / HTTP/1.1\" 200"))
+        .find(|line| line.contains(" GET / 200 "))
         .unwrap_or_else(|| panic!("no line for the page view:\n{output}"));
+    // `req=<id> GET / 200 6.5ms view visits=1 total=1 redis=0.4ms postgres=3.1ms`
+    let story = request_line.split("] ").nth(1).unwrap_or_default();
+    let words: Vec<&str> = story.split(' ').collect();
     assert!(
-        request_line.contains("ms"),
-        "with its duration: {request_line}"
+        words[0].starts_with("req=") && words[0].len() == 36,
+        "{request_line}"
     );
+    assert_eq!(&words[1..4], ["GET", "/", "200"], "{request_line}");
+    assert!(words[4].ends_with("ms"), "{request_line}");
+    assert_eq!(
+        &words[5..8],
+        ["view", "visits=1", "total=1"],
+        "{request_line}"
+    );
+    assert!(
+        words[8].starts_with("redis=") && words[9].starts_with("postgres="),
+        "{request_line}"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_parse_line_by_line_with_the_request_id_on_every_line_about_it() {
+    let ns = Namespace::create().await;
+    let mut redis = RedisServer::start().await;
+    let mut vars = Binary::vars(&ns);
+    vars.push(("REDIS_URL", redis.url()));
+    vars.push(("LOG_FORMAT", "json".to_owned()));
+    vars.push(("RUST_LOG", "debug".to_owned()));
+    let mut tally = Binary::start(&vars);
+    assert!(tally.ready(START).await, "{}", tally.output());
+    let http = client();
+    for (id, stop_redis_first) in [("first-view", false), ("while-redis-is-down", true)] {
+        if stop_redis_first {
+            redis.stop();
+        }
+        http.get(tally.url("/"))
+            .header("X-Request-Id", id)
+            .send()
+            .await
+            .expect("sent");
+    }
+    tally.terminate();
+    tally.exit_within(STOP).await;
+    let output = tally.output();
+
+    let lines: Vec<serde_json::Value> = output
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    for line in &lines {
+        for key in ["time", "level", "target", "message"] {
+            assert!(line.get(key).is_some(), "no {key}: {line}");
+        }
+    }
+    let about = |id: &str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|l| l["request_id"] == id).collect()
+    };
+    let request_line = |id: &str| {
+        about(id)
+            .into_iter()
+            .find(|l| l["target"] == "tally::request")
+            .unwrap_or_else(|| panic!("no request line for {id}:\n{output}"))
+            .clone()
+    };
+    let first = request_line("first-view");
+    assert_eq!(first["method"], "GET");
+    assert_eq!(first["path"], "/");
+    assert_eq!(first["status"], 200);
+    assert_eq!(
+        (first["visits"].as_i64(), first["access_total"].as_i64()),
+        (Some(1), Some(1))
+    );
+    for key in ["duration_ms", "redis_ms", "postgres_ms"] {
+        assert!(first[key].is_number(), "{key}: {first}");
+    }
+    assert!(
+        about("while-redis-is-down")
+            .iter()
+            .any(|l| l["target"] == "tally::store_health"),
+        "the store error met during the request carries its id:\n{output}"
+    );
+    let degraded = request_line("while-redis-is-down");
+    assert!(degraded["visits"].is_null(), "{degraded}");
+    assert_eq!(degraded["access_total"], 2);
 }
 
 #[tokio::test]

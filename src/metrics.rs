@@ -1,0 +1,211 @@
+//! What Tally measures, in Prometheus's terms, served at `/metrics` on the main port:
+//! requests by route and status with their latency, views counted, each store's
+//! state, call latency and errors by kind, the access log writer's batches, queue
+//! and commits, the cache's hits and misses, and the pools' connections in use.
+//!
+//! Each instance has a registry of its own ([`Metrics`]), handed to whatever
+//! records into it when that is built; Prometheus scrapes every replica, and sums.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Latency buckets, in seconds: from a fast cache call to the store timeout and beyond.
+const LATENCY: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0,
+];
+
+/// Batch size buckets, in views per transaction.
+const BATCH: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// Every metric of one instance. Clones share it.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: HistogramVec,
+    views: IntCounter,
+    store_up: IntGaugeVec,
+    store_calls: HistogramVec,
+    store_errors: IntCounterVec,
+    batch_size: Histogram,
+    commit_seconds: Histogram,
+    queue_depth: IntGauge,
+    cache: IntCounterVec,
+    pool_in_use: IntGaugeVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let histogram = |name: &str, help: &str, labels: &[&str], buckets: &[f64]| {
+            let metric = HistogramVec::new(
+                HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+                labels,
+            )
+            .expect("a valid histogram");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("registered once");
+            metric
+        };
+        let counters = |name: &str, help: &str, labels: &[&str]| {
+            let metric =
+                IntCounterVec::new(Opts::new(name, help), labels).expect("a valid counter");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("registered once");
+            metric
+        };
+        let gauges = |name: &str, help: &str, labels: &[&str]| {
+            let metric = IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid gauge");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("registered once");
+            metric
+        };
+        let requests = histogram(
+            "tally_http_request_duration_seconds",
+            "HTTP requests answered, by route pattern and status, and how long each took.",
+            &["route", "status"],
+            LATENCY,
+        );
+        let store_calls = histogram(
+            "tally_store_call_duration_seconds",
+            "Calls to a store, by store and outcome (ok or error), and how long each took.",
+            &["store", "outcome"],
+            LATENCY,
+        );
+        let batch_size = histogram(
+            "tally_writer_batch_size",
+            "Page views written to PostgreSQL in one transaction.",
+            &[],
+            BATCH,
+        )
+        .with_label_values(&[] as &[&str]);
+        let commit_seconds = histogram(
+            "tally_writer_commit_duration_seconds",
+            "How long the writer took for one batch, from BEGIN to a committed COMMIT.",
+            &[],
+            LATENCY,
+        )
+        .with_label_values(&[] as &[&str]);
+        let views = counters("tally_views_total", "Page views served.", &[])
+            .with_label_values(&[] as &[&str]);
+        let store_errors = counters(
+            "tally_store_errors_total",
+            "Failed calls to a store, by store and kind (timed_out, connection_refused, ...).",
+            &["store", "kind"],
+        );
+        let cache = counters(
+            "tally_stats_cache_total",
+            "Reads of the access total by /api/stats, by outcome: hit (Redis) or miss (PostgreSQL).",
+            &["outcome"],
+        );
+        let store_up = gauges(
+            "tally_store_up",
+            "Whether the store answers (1) or not (0), as its health last found it.",
+            &["store"],
+        );
+        let queue_depth = gauges(
+            "tally_writer_queue_depth",
+            "Page views waiting for the writer when it last took a batch.",
+            &[],
+        )
+        .with_label_values(&[] as &[&str]);
+        let pool_in_use = gauges(
+            "tally_pool_connections_in_use",
+            "Connections checked out of each pool.",
+            &["pool"],
+        );
+        Self {
+            registry,
+            requests,
+            views,
+            store_up,
+            store_calls,
+            store_errors,
+            batch_size,
+            commit_seconds,
+            queue_depth,
+            cache,
+            pool_in_use,
+        }
+    }
+
+    /// One answered request: its route pattern (not its path: the label stays
+    /// bounded), its status and how long it took.
+    pub fn request(&self, route: &str, status: u16, took: Duration) {
+        self.requests
+            .with_label_values(&[route, &status.to_string()])
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn view(&self) {
+        self.views.inc();
+    }
+
+    /// One call to `store`: how long it took and, if it failed, the kind of failure.
+    pub fn store_call(&self, store: &str, failure: Option<&str>, took: Duration) {
+        let outcome = if failure.is_some() { "error" } else { "ok" };
+        self.store_calls
+            .with_label_values(&[store, outcome])
+            .observe(took.as_secs_f64());
+        if let Some(kind) = failure {
+            self.store_errors
+                .with_label_values(&[store, &label(kind)])
+                .inc();
+        }
+    }
+
+    pub fn store_state(&self, store: &str, up: bool) {
+        self.store_up.with_label_values(&[store]).set(up.into());
+    }
+
+    /// One committed batch of `size` views that took `took`.
+    pub fn batch(&self, size: usize, took: Duration) {
+        self.batch_size.observe(size as f64);
+        self.commit_seconds.observe(took.as_secs_f64());
+    }
+
+    pub fn queue_depth(&self, waiting: usize) {
+        self.queue_depth
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    }
+
+    pub fn cache(&self, hit: bool) {
+        let outcome = if hit { "hit" } else { "miss" };
+        self.cache.with_label_values(&[outcome]).inc();
+    }
+
+    pub fn pool_in_use(&self, pool: &str, in_use: usize) {
+        self.pool_in_use
+            .with_label_values(&[pool])
+            .set(i64::try_from(in_use).unwrap_or(i64::MAX));
+    }
+
+    /// Everything, in Prometheus's text format.
+    pub fn render(&self) -> String {
+        let mut text = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut text)
+            .expect("metrics always encode");
+        String::from_utf8(text).expect("the text format is UTF-8")
+    }
+}
+
+/// A failure's reason ("timed out") as a label value ("timed_out").
+fn label(reason: &str) -> String {
+    reason
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
