@@ -6,7 +6,8 @@
 //! - [`usecases`]: what Tally does (count a view, reset, stats, checks).
 //! - [`access_total`] (written, cached, repaired) and [`store_health`] (up or down).
 //! - [`stores`]: PostgreSQL and Redis, their pools and every query and command.
-//! - [`config`], [`error`], [`error_page`], [`access_log`], [`shutdown`], [`origin`].
+//! - [`config`], [`error`], [`error_page`], [`locale`], [`access_log`], [`shutdown`],
+//!   [`origin`].
 
 pub mod access_log;
 pub mod access_total;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod error_page;
 pub mod healthcheck;
+pub mod locale;
 pub mod middleware;
 pub mod origin;
 pub mod routes;
