@@ -142,6 +142,7 @@ fn serve(
             .app_data(tally.clone())
             .app_data(shutdown.clone())
             .wrap(from_fn(middleware::guard))
+            .wrap(from_fn(crate::error_page::localize))
             .wrap(
                 Logger::new(LOG_FORMAT)
                     .exclude("/healthz")
