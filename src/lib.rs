@@ -6,8 +6,8 @@
 //! - [`usecases`]: what Tally does (count a view, reset, stats, checks).
 //! - [`access_total`] (written, cached, repaired) and [`store_health`] (up or down).
 //! - [`stores`]: PostgreSQL and Redis, their pools and every query and command.
-//! - [`config`], [`error`], [`error_page`], [`access_log`], [`shutdown`], [`origin`],
-//!   [`metrics`], [`logging`].
+//! - [`config`], [`error`], [`error_page`], [`locale`], [`access_log`], [`shutdown`],
+//!   [`origin`], [`metrics`], [`logging`].
 
 pub mod access_log;
 pub mod access_total;
@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod error_page;
 pub mod healthcheck;
+pub mod locale;
 pub mod logging;
 pub mod metrics;
 pub mod middleware;

@@ -145,6 +145,7 @@ fn serve(
             .app_data(metrics.clone())
             .app_data(shutdown.clone())
             .wrap(from_fn(middleware::guard))
+            .wrap(from_fn(crate::error_page::localize))
             .wrap(from_fn(middleware::trace))
             .configure(move |cfg| configure(cfg, &static_dir))
     })

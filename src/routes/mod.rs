@@ -16,14 +16,11 @@ pub use index::index;
 pub use reset::reset;
 pub use stats::stats;
 
-use crate::error_page::error_page;
+use crate::error_page::{Message, error_page};
 
 /// Anything no route matches.
 pub async fn not_found() -> HttpResponse {
-    error_page(
-        StatusCode::NOT_FOUND,
-        "There is no page here. The counter lives on the front page.",
-    )
+    error_page(StatusCode::NOT_FOUND, Message::NoPage)
 }
 
 /// For a known path asked with the wrong method.
@@ -31,10 +28,7 @@ pub fn method_not_allowed(
     allow: &'static str,
 ) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
     move || {
-        let mut response = error_page(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("This address only answers {allow}."),
-        );
+        let mut response = error_page(StatusCode::METHOD_NOT_ALLOWED, Message::OnlyAnswers(allow));
         response
             .headers_mut()
             .insert(header::ALLOW, header::HeaderValue::from_static(allow));

@@ -1,17 +1,23 @@
-//! `POST /reset`: the visit counter back to zero; the access log stays.
+//! `POST /reset`: the visit counter back to zero; the access log stays. A language
+//! chosen on the page (`/reset?lang=pt-BR`, the form's action) is kept in the redirect.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::Result;
-use crate::error_page::error_page;
+use crate::error_page::{Message, error_page};
+use crate::locale::Language;
 use crate::origin::is_cross_origin;
 use crate::usecases::Tally;
 
 /// Resets the counter and sends the browser back to the page with a notice; refuses
 /// a request from another origin's page.
-pub async fn reset(request: HttpRequest, tally: web::Data<Tally>) -> Result<HttpResponse> {
+pub async fn reset(
+    request: HttpRequest,
+    language: Language,
+    tally: web::Data<Tally>,
+) -> Result<HttpResponse> {
     let text = |name| {
         request
             .headers()
@@ -25,13 +31,10 @@ pub async fn reset(request: HttpRequest, tally: web::Data<Tally>) -> Result<Http
         host,
     ) {
         log::warn!("reset refused: cross-origin request");
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "The counter can only be reset from Tally's own page. Nothing was changed.",
-        ));
+        return Ok(error_page(StatusCode::FORBIDDEN, Message::CrossOriginReset));
     }
     tally.reset().await?;
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/?reset=1"))
+        .insert_header((header::LOCATION, language.after_reset()))
         .finish())
 }

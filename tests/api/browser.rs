@@ -1,15 +1,16 @@
 //! The page as people see it, in a real browser: Debian's headless Chromium driven
 //! through `chromedriver` (WebDriver, with the `fantoccini` crate). The test reloads,
-//! resets with the keyboard, stops Redis, checks the layout at 1280 and 375 px, runs
-//! axe-core in the page, and fails on any console error, CSP violation or failed
-//! request the browser reports.
+//! resets with the keyboard, switches to Portuguese with the page's link and does it
+//! all again there, stops Redis, checks the layout at 1280 and 375 px, runs axe-core
+//! in the page in both languages, opens a browser that prefers Portuguese, and fails
+//! on any console error, CSP violation or failed request the browser reports.
 //!
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian: `chromium-driver`,
 //! `chromium`) and axe-core (`scripts/install-axe.sh`, or `TALLY_AXE_JS`). Without
 //! them the test fails, saying what to install: a test that could not run is not
 //! reported as passed. `cargo test -- --skip browser` leaves it out on purpose.
 //! With `TALLY_SCREENSHOTS=1` the test saves the README's screenshots in
-//! `docs/screenshots/`.
+//! `docs/screenshots/`, the English ones and the Portuguese ones (`*-pt-BR.png`).
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -56,8 +57,29 @@ async fn a_browser_sees_the_numbers_rise_reset_and_degrade() {
     timeout(LIMIT, scenario(&app, &browser, &mut redis, &axe))
         .await
         .expect("the browser scenario finished in time");
-
     browser.client.close().await.expect("close the browser");
+
+    // A browser whose user prefers Portuguese gets the page in Portuguese at once.
+    let portuguese = driver.open_preferring("pt-BR,pt").await;
+    timeout(LIMIT, async {
+        portuguese.goto(&app.url("/")).await;
+        assert_eq!(
+            portuguese.lang().await,
+            "pt-BR",
+            "Accept-Language: pt-BR chooses Portuguese"
+        );
+        assert_eq!(
+            portuguese.numbers().await.0,
+            "unavailable",
+            "the contract's word, Redis being down"
+        );
+        portuguese
+            .check_accessibility(&axe, "a browser preferring Portuguese")
+            .await;
+    })
+    .await
+    .expect("the Portuguese browser finished in time");
+    portuguese.client.close().await.expect("close the browser");
 }
 
 async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe: &str) {
@@ -153,10 +175,13 @@ async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe
         "the page says it was reset: {notice:?}"
     );
     browser.assert_clean("the reset").await;
+    assert_eq!(browser.lang().await, "en");
+
+    portuguese(app, browser, axe).await;
 
     // Redis down: its card says so, the access log keeps counting.
     redis.stop();
-    for expected in ["5", "6"] {
+    for expected in ["8", "9"] {
         browser.goto(&app.url("/")).await;
         assert_eq!(
             browser.numbers().await,
@@ -181,6 +206,75 @@ async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe
     browser.check_accessibility(axe, "Redis down").await;
     browser.assert_clean("the degraded page").await;
     browser.screenshot("degraded").await;
+
+    browser.goto(&app.url("/?lang=pt-BR")).await;
+    assert_eq!(
+        browser.numbers().await,
+        ("unavailable".into(), "10".to_owned()),
+        "the contract's word and number, in Portuguese too"
+    );
+    let card = browser
+        .text_of(Locator::XPath("//*[@id='visits']/ancestor::section"))
+        .await;
+    assert!(
+        card.contains("indisponível") && card.contains("O Redis está fora do ar"),
+        "the card says why, in Portuguese: {card:?}"
+    );
+    browser.check_accessibility(axe, "Redis down, pt-BR").await;
+    browser.resize(375, 900).await;
+    assert!(
+        browser.layout().await.fits(),
+        "at 375 px the degraded Portuguese page scrolls sideways"
+    );
+    browser
+        .check_accessibility(axe, "Redis down, pt-BR, 375 px")
+        .await;
+    browser.screenshot("degraded-phone-pt-BR").await;
+    browser.resize(1280, 900).await;
+    browser.assert_clean("the degraded Portuguese page").await;
+    browser.screenshot("degraded-pt-BR").await;
+
+    browser
+        .client
+        .find(Locator::Css("form.reset button"))
+        .await
+        .expect("the reset button")
+        .click()
+        .await
+        .expect("press reset");
+    browser.wait_for_url("/reset?lang=pt-BR").await;
+    assert_eq!(browser.lang().await, "pt-BR");
+    let heading = browser.text_of(Locator::Css("h1")).await;
+    assert_eq!(
+        heading, "Serviço indisponível",
+        "the 503 page, in Portuguese"
+    );
+    let page = browser.text_of(Locator::Css("main")).await;
+    assert!(
+        page.contains("não respondeu"),
+        "the 503 page says why: {page:?}"
+    );
+    browser
+        .check_accessibility_of(axe, "the 503 page, pt-BR", Some(503))
+        .await;
+    browser
+        .assert_clean_but("the 503 page, pt-BR", Some(503))
+        .await;
+
+    browser.goto(&app.url("/no/such/page?lang=pt-BR")).await;
+    let heading = browser.text_of(Locator::Css("h1")).await;
+    assert_eq!(
+        heading, "Página não encontrada",
+        "the 404 page, in Portuguese"
+    );
+    browser
+        .check_accessibility_of(axe, "the 404 page, pt-BR", Some(404))
+        .await;
+    browser
+        .assert_clean_but("the 404 page, pt-BR", Some(404))
+        .await;
+
+    browser.goto(&app.url("/")).await;
 
     // The reset needs Redis: with it down, the button leads to a 503 page in the
     // same layout, and so does an unknown address to a 404 page.
@@ -212,6 +306,94 @@ async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe
         .check_accessibility_of(axe, "the 404 page", Some(404))
         .await;
     browser.assert_clean_but("the 404 page", Some(404)).await;
+}
+
+/// The page in Portuguese, reached with its own link: each language's first view
+/// counts once, the layout holds with the longer words, axe finds nothing, and a
+/// keyboard reset comes back in Portuguese. Ends back in English. Views 5 to 7.
+async fn portuguese(app: &TestApp, browser: &Browser, axe: &str) {
+    browser
+        .client
+        .find(Locator::Css("nav.language a[hreflang='pt-BR']"))
+        .await
+        .expect("the link to Portuguese")
+        .click()
+        .await
+        .expect("follow the link");
+    browser.wait_for_url("/?lang=pt-BR").await;
+    assert_eq!(browser.lang().await, "pt-BR", "<html lang> follows");
+    assert_eq!(
+        browser.numbers().await,
+        ("2".into(), "5".into()),
+        "switching language is one view; the numbers stay plain integers"
+    );
+    let visits = browser
+        .text_of(Locator::XPath("//*[@id='visits']/ancestor::section"))
+        .await;
+    assert!(
+        visits.contains("Visitas") && visits.contains("Zerar as visitas"),
+        "the card is in Portuguese: {visits:?}"
+    );
+    browser.assert_clean("the switch to Portuguese").await;
+
+    let layout = browser.layout().await;
+    assert!(
+        (layout.visits.top - layout.access.top).abs() < 1.0 && layout.fits(),
+        "at 1280 px the Portuguese cards stand side by side: {layout:?}"
+    );
+    browser
+        .check_accessibility(axe, "pt-BR, light theme, 1280 px")
+        .await;
+    browser.with_dark_theme(true).await;
+    browser
+        .check_accessibility(axe, "pt-BR, dark theme, 1280 px")
+        .await;
+    browser.with_dark_theme(false).await;
+    browser.screenshot("desktop-pt-BR").await;
+
+    browser.resize(375, 900).await;
+    let layout = browser.layout().await;
+    assert!(
+        layout.fits() && layout.access.top >= layout.visits.bottom,
+        "at 375 px the Portuguese page is stacked and does not scroll sideways: {layout:?}"
+    );
+    browser.check_accessibility(axe, "pt-BR, 375 px").await;
+    browser.screenshot("phone-pt-BR").await;
+    browser.resize(1280, 900).await;
+
+    browser.tab_to("form.reset button").await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_url("/?reset=1&lang=pt-BR").await;
+    assert_eq!(
+        browser.lang().await,
+        "pt-BR",
+        "the reset comes back in Portuguese"
+    );
+    assert_eq!(browser.numbers().await, ("1".into(), "6".into()));
+    let notice = browser.text_of(Locator::Css("[role=status]")).await;
+    assert!(
+        notice.contains("zerado"),
+        "the page says it was reset, in Portuguese: {notice:?}"
+    );
+    browser.assert_clean("the reset in Portuguese").await;
+
+    browser
+        .client
+        .find(Locator::Css("nav.language a[hreflang='en']"))
+        .await
+        .expect("the link to English")
+        .click()
+        .await
+        .expect("follow the link");
+    browser.wait_for_url("/?lang=en").await;
+    assert_eq!(browser.lang().await, "en");
+    assert_eq!(browser.numbers().await, ("2".into(), "7".into()));
+    let stats = app.stats().await.body;
+    assert_eq!(
+        (stats["visits"].clone(), stats["access_total"].clone()),
+        (json!(2), json!(7)),
+        "every switch and reset counted exactly its one page view"
+    );
 }
 
 /// Fails the test, saying what is missing and how to leave the test out, unless `present`.
@@ -277,8 +459,14 @@ impl Chromedriver {
         }
     }
 
-    /// A fresh headless Chromium (chromedriver gives it a temporary profile).
+    /// A fresh headless Chromium (chromedriver gives it a temporary profile), whose
+    /// user prefers English.
     async fn open(&self) -> Browser {
+        self.open_preferring("en-US,en").await
+    }
+
+    /// The same, whose user prefers the languages `accept_language` lists.
+    async fn open_preferring(&self, accept_language: &str) -> Browser {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert(
@@ -289,8 +477,9 @@ impl Chromedriver {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                    "--window-size=1280,900",
+                    "--window-size=1280,900", format!("--accept-lang={accept_language}"),
                 ],
+                "prefs": { "intl.accept_languages": accept_language },
             }),
         );
         // The console, including CSP violations and failed loads, readable over WebDriver.
@@ -378,6 +567,12 @@ impl Browser {
             .text()
             .await
             .expect("element text")
+    }
+
+    /// The page's language, as `<html lang>` says it.
+    async fn lang(&self) -> String {
+        let lang = self.js("return document.documentElement.lang;").await;
+        lang.as_str().unwrap_or_default().to_owned()
     }
 
     /// The two numbers as the page shows them.

@@ -11,6 +11,7 @@ mod exactness;
 mod faults;
 mod helpers;
 mod hostile;
+mod locale;
 mod metrics;
 mod page;
 mod process;
