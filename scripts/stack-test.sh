@@ -90,7 +90,7 @@ cleanup() {
     log ""
     log "==> cleaning up ($project)"
     if [ -f "$work/compose.yaml" ]; then
-        (cd "$work" && docker compose -p "$project" down -v --remove-orphans --timeout 20 >/dev/null 2>&1) || true
+        (cd "$work" && docker compose -p "$project" down -v --rmi local --remove-orphans --timeout 20 >/dev/null 2>&1) || true
     fi
     if [ -n "${plain_started:-}" ]; then
         docker rm -f tally-web tally-cache tally-db >/dev/null 2>&1 || true
