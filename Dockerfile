@@ -1,6 +1,6 @@
 # Tally's image: built in one stage, run from a second one that holds only the
 # binary and its static files. `docker compose up --build` uses it; so can
-# `docker build -t tally .`.
+# `docker build -t tally .` (docs/containers.md).
 
 # ---- build -----------------------------------------------------------------
 # The toolchain CI builds and tests with (the crate's MSRV is 1.89). Bookworm,
@@ -37,8 +37,10 @@ ENV STATIC_DIR=/app/static
 # The distroless `nonroot` user, by number, so the runtime can tell it is not root.
 USER 65532:65532
 EXPOSE 8000
-# `tally healthcheck` asks /readyz on 127.0.0.1:$PORT and exits 0 or 1: no curl needed.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+# Liveness for `docker run`: `tally healthcheck` asks /healthz (no store call)
+# and exits 0 or 1, so no curl is needed. Every 2 s, so a new container is
+# marked healthy soon after it serves; compose.yaml sets the same.
+HEALTHCHECK --interval=2s --timeout=2s --start-period=60s --retries=3 \
     CMD ["/app/tally", "healthcheck"]
 # Exec form: tally is PID 1 and gets SIGTERM itself, then drains in-flight requests.
 ENTRYPOINT ["/app/tally"]

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Static checks of the container files, since no Docker engine runs in CI:
-# hadolint on the Dockerfile, dclint on compose.yaml. Each tool is installed,
-# at a pinned version, into a cache folder the first time it is missing.
+# Static checks of the container files (scripts/stack-test.sh runs them for
+# real): hadolint on the Dockerfile, dclint on compose.yaml, each installed at
+# a pinned version into a cache folder the first time it is missing; and
+# HAProxy's own check of lb/haproxy.cfg (a warning fails it too), inside the
+# image compose.yaml names for lb (or with a local haproxy when no Docker
+# engine answers).
 #
-# Needs python3 with pip, and Node.js 20.19+ with npm. Run from anywhere:
+# Needs python3 with pip, Node.js 20.19+ with npm, and Docker (or haproxy).
+# Run from anywhere:
 #   scripts/check-containers.sh
 set -euo pipefail
 
@@ -44,4 +48,22 @@ echo "hadolint $("$hadolint" --version | head -n 1): Dockerfile"
 echo "dclint $DCLINT_VERSION: compose.yaml"
 "$dclint" --max-warnings 0 compose.yaml
 
-echo "container files: hadolint and dclint found nothing"
+# The balancer's config as HAProxy reads it: the same file, at the path the
+# image reads, with no network.
+if docker info >/dev/null 2>&1; then
+    lb_image=$(POSTGRES_PASSWORD=${POSTGRES_PASSWORD:-unused} docker compose config --images lb)
+    echo "haproxy -c ($lb_image): lb/haproxy.cfg"
+    docker run --rm --network none \
+        -v "$root/lb/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" \
+        "$lb_image" haproxy -dW -c -f /usr/local/etc/haproxy/haproxy.cfg
+elif command -v haproxy >/dev/null; then
+    echo "haproxy -c ($(haproxy -v | head -n 1)): lb/haproxy.cfg"
+    haproxy -dW -c -f lb/haproxy.cfg
+elif [[ -n "${CI:-}" ]]; then
+    echo "no Docker engine answers and haproxy is not installed: cannot check lb/haproxy.cfg" >&2
+    exit 1
+else
+    echo "skipped haproxy -c: no Docker engine answers and haproxy is not installed"
+fi
+
+echo "container files: hadolint, dclint and haproxy -c found nothing"
