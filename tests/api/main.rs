@@ -7,6 +7,7 @@ mod browser;
 mod cache;
 mod checks;
 mod degradation;
+mod docs;
 mod exactness;
 mod faults;
 mod helpers;

@@ -1,0 +1,277 @@
+//! What the README and `docs/` show, tried for real: the commands they give, the log
+//! they print, the links between them. The container guide's commands are run by
+//! the stack test (`scripts/stack-test.sh`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use tokio::time::sleep;
+
+use crate::helpers::{Binary, Namespace, PostgresServer, RedisServer, client, fetch_page};
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every Markdown file a reader meets: the READMEs and `docs/`.
+fn documents() -> Vec<PathBuf> {
+    let mut files = vec![repository().join("README.md")];
+    let pt = repository().join("README.pt-BR.md");
+    if pt.exists() {
+        files.push(pt);
+    }
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(repository().join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+/// The fenced block that follows `<!-- doc: NAME -->` in `file`.
+fn block(file: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(repository().join(file)).expect("the document");
+    let marker = format!("<!-- doc: {name} -->");
+    let after = text
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("{file} has no {marker}"))
+        .1;
+    let body = after
+        .split_once("```")
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .map(|(_, rest)| rest)
+        .expect("a fenced block after the marker");
+    body.split_once("\n```")
+        .map(|(block, _)| block)
+        .expect("the block ends")
+        .to_owned()
+}
+
+/// A log line with what changes from run to run (times, addresses, sizes,
+/// durations, numbers, request ids) taken out. A request id is left out whole: a
+/// store going down is noticed by a request or by the probe, whichever comes first.
+fn shape(line: &str) -> String {
+    let line: String = line
+        .split(' ')
+        .filter(|word| !word.starts_with("req="))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut shaped = String::new();
+    let mut digits = false;
+    for c in line.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                shaped.push('#');
+            }
+            digits = true;
+        } else {
+            digits = false;
+            shaped.push(c);
+        }
+    }
+    shaped
+        .replace("#.#.#.#", "ADDR")
+        .replace("#.#", "#")
+        .replace(" as vm", " as HOST")
+}
+
+#[tokio::test]
+async fn the_log_sample_shows_lines_tally_really_writes() {
+    let sample = block("docs/operations.md", "log-sample");
+    // The session the sample shows: two views, Redis stopped and started, a view,
+    // a reset, SIGTERM.
+    let ns = Namespace::create().await;
+    let mut redis = RedisServer::start().await;
+    let mut vars = Binary::vars(&ns);
+    vars.push(("REDIS_URL", redis.url()));
+    vars.push(("DRAIN_DELAY_SECS", "3".to_owned()));
+    vars.push(("INSTANCE_NAME", "vm".to_owned()));
+    let mut tally = Binary::start(&vars);
+    assert!(
+        tally.ready(Duration::from_secs(10)).await,
+        "{}",
+        tally.output()
+    );
+    let http = client();
+    for _ in 0..2 {
+        fetch_page(&http, &tally.url("/"), "docs").await;
+    }
+    redis.stop();
+    // Past a probe, so the outage is met on a closed connection: the cause reads
+    // "connection refused" (a view at the very instant Redis dies may read
+    // "broken pipe" instead).
+    sleep(Duration::from_millis(1500)).await;
+    fetch_page(&http, &tally.url("/"), "docs").await;
+    redis.start_again().await;
+    sleep(Duration::from_millis(1500)).await;
+    fetch_page(&http, &tally.url("/"), "docs").await;
+    http.post(tally.url("/reset")).send().await.expect("reset");
+    tally.terminate();
+    tally.exit_within(Duration::from_secs(10)).await;
+    let output = tally.output();
+
+    let written: Vec<String> = output.lines().map(shape).collect();
+    for line in sample.lines() {
+        assert!(
+            written.contains(&shape(line)),
+            "the sample shows a line Tally does not write:\n{line}\nTally wrote:\n{output}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_database_setup_in_the_docs_lets_tally_start_with_its_defaults() {
+    let postgres = PostgresServer::start().await;
+    let setup = block("docs/operations.md", "create-database");
+
+    let ran = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &setup])
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", postgres.port.to_string())
+        .output()
+        .expect("bash runs");
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+
+    // The default DATABASE_URL, on the private server's port.
+    let ns = Namespace::create().await;
+    let mut vars = Binary::vars(&ns);
+    vars.push((
+        "DATABASE_URL",
+        format!("postgres://tally:tally@127.0.0.1:{}/tally", postgres.port),
+    ));
+    let tally = Binary::start(&vars);
+    assert!(
+        tally.ready(Duration::from_secs(10)).await,
+        "{}",
+        tally.output()
+    );
+    assert_eq!(
+        fetch_page(&client(), &tally.url("/"), "docs")
+            .await
+            .access_total(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn every_link_between_the_documents_leads_to_a_file() {
+    for document in documents() {
+        let text = std::fs::read_to_string(&document).expect("the document");
+        let base = document.parent().expect("a folder");
+        for target in text
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+        {
+            if target.starts_with("http") || target.starts_with('#') {
+                continue;
+            }
+            let path = target.split('#').next().unwrap_or(target);
+            assert!(
+                base.join(path).exists(),
+                "{} links to {target}, which is not there",
+                document.display()
+            );
+        }
+    }
+}
+
+/// Where each command the documents give is run: by a test here (its block is
+/// named), by CI (`.ci/run`), by the stack test, or elsewhere for a reason given.
+/// The guides the stack test owns (`guide_path=` in `scripts/stack-test.sh`) are
+/// left to it: it runs each of their commands verbatim and fails if one was not.
+#[tokio::test]
+async fn every_command_in_the_documents_is_run_by_a_test() {
+    let stack_test = std::fs::read_to_string(repository().join("scripts/stack-test.sh"))
+        .expect("the stack test");
+    let owned: Vec<PathBuf> = stack_test
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("guide_path="))
+        .map(|path| repository().join(path.trim_matches(['"', '\''])))
+        .collect();
+    assert!(!owned.is_empty(), "the stack test names the guide it runs");
+    let ci = std::fs::read_to_string(repository().join(".ci/run")).expect(".ci/run");
+    let run_here = block("docs/operations.md", "create-database");
+    for document in documents().into_iter().filter(|d| !owned.contains(d)) {
+        let text = std::fs::read_to_string(&document).expect("the document");
+        for command in commands(&text) {
+            let runs = run_here.contains(&command)
+                || stack_test.contains(&command)
+                || ci.contains(&command)
+                || RUN_ELSEWHERE.iter().any(|(known, _)| *known == command);
+            assert!(
+                runs,
+                "{} shows `{command}`, which no test runs",
+                document.display()
+            );
+        }
+    }
+}
+
+/// Commands run by something other than the stack test and CI, and by what.
+const RUN_ELSEWHERE: &[(&str, &str)] = &[
+    ("cargo test", "CI runs it (the README's test command)"),
+    (
+        "cargo run --release",
+        "builds and runs the binary the process tests run",
+    ),
+    (
+        "scripts/bench.sh",
+        "the measurements in docs/performance.md come from it",
+    ),
+    (
+        "scripts/profile.sh",
+        "the measurements in docs/performance.md come from it",
+    ),
+];
+
+/// The command lines of the `sh` blocks in `text` (comments and blank lines left out).
+fn commands(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            inside = !inside && line.trim_start() == "```sh";
+            continue;
+        }
+        let command = line.split(" # ").next().unwrap_or_default().trim();
+        if inside && !command.is_empty() && !command.starts_with('#') {
+            found.push(command.to_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn the_readmes_diagrams_are_the_sources_the_pictures_are_drawn_from() {
+    let readme = std::fs::read_to_string(repository().join("README.md")).expect("README");
+    for name in ["stack", "view"] {
+        let source =
+            std::fs::read_to_string(repository().join(format!("docs/diagrams/{name}.mmd")))
+                .expect("the diagram's source");
+        assert!(
+            readme.contains(&format!("```mermaid\n{source}```")),
+            "README's {name} diagram differs from docs/diagrams/{name}.mmd"
+        );
+        assert!(
+            repository()
+                .join(format!("docs/diagrams/{name}.png"))
+                .exists()
+        );
+    }
+}
+
+#[test]
+fn the_shape_of_a_log_line_keeps_its_words_and_drops_its_numbers() {
+    assert_eq!(
+        shape("[2026-11-23T19:18:21Z INFO  x] req=f1566ecc8e57 GET / 200 10.8ms view visits=1"),
+        "[#-#-#T#:#:#Z INFO  x] GET / # #ms view visits=#"
+    );
+}
