@@ -417,13 +417,11 @@ started=$(now)
 compose build >"$out" 2>&1 || { tail -n 30 "$out"; die "docker compose build failed"; }
 measured "build: $(since "$started") s"
 
-section "no .env: up refuses to start without a password"
-status=0
-compose up -d >"$out" 2>&1 || status=$?
+section "no .env: the stack runs on the development password"
+compose up -d --wait >"$out" 2>&1 || true
 sed 's/^/      /' "$out" | tail -n 3
-# The exit status is not asserted: some Compose builds (the lab's) exit 0 whatever happened.
-check "up says POSTGRES_PASSWORD is not set (exit $status)" 'grep -q "POSTGRES_PASSWORD.* not set" "$out"'
-check "and neither db nor web runs" '[ "$(count_running db)" -eq 0 ] && [ "$(count_running web)" -eq 0 ]'
+view
+check "the page counts (got $code, visits $visits, access $access)" '[ "$code" = 200 ] && [ "$visits" = 1 ] && [ "$access" = 1 ]'
 compose down -v >/dev/null 2>&1 || true
 
 section "configure: .env with a password full of symbols"
