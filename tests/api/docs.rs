@@ -251,21 +251,34 @@ fn commands(text: &str) -> Vec<String> {
 
 #[test]
 fn the_readmes_diagrams_are_the_sources_the_pictures_are_drawn_from() {
-    let readme = std::fs::read_to_string(repository().join("README.md")).expect("README");
-    for name in ["stack", "view"] {
-        let source =
-            std::fs::read_to_string(repository().join(format!("docs/diagrams/{name}.mmd")))
+    for (readme, suffix) in [("README.md", ""), ("README.pt-BR.md", ".pt-BR")] {
+        let text = std::fs::read_to_string(repository().join(readme)).expect("the README");
+        for name in ["stack", "view"] {
+            let file = format!("docs/diagrams/{name}{suffix}");
+            let source = std::fs::read_to_string(repository().join(format!("{file}.mmd")))
                 .expect("the diagram's source");
-        assert!(
-            readme.contains(&format!("```mermaid\n{source}```")),
-            "README's {name} diagram differs from docs/diagrams/{name}.mmd"
-        );
-        assert!(
-            repository()
-                .join(format!("docs/diagrams/{name}.png"))
-                .exists()
-        );
+            assert!(
+                text.contains(&format!("```mermaid\n{source}```")),
+                "{readme}'s {name} diagram differs from {file}.mmd"
+            );
+            assert!(repository().join(format!("{file}.png")).exists());
+        }
     }
+}
+
+#[test]
+fn the_two_readmes_give_the_same_commands_and_the_same_routes() {
+    let read = |name: &str| std::fs::read_to_string(repository().join(name)).expect(name);
+    let (english, portuguese) = (read("README.md"), read("README.pt-BR.md"));
+    assert_eq!(commands(&english), commands(&portuguese));
+    let routes = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.starts_with("| `"))
+            .filter_map(|line| line.split('|').nth(1).map(|cell| cell.trim().to_owned()))
+            .collect()
+    };
+    assert_eq!(routes(&english), routes(&portuguese));
+    assert!(english.contains("(README.pt-BR.md)") && portuguese.contains("(README.md)"));
 }
 
 #[test]
