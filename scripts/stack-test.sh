@@ -554,13 +554,38 @@ check "web still healthy (health: $(health_of "$web_id"))" '[ "$(health_of "$web
 doc_run 'docker compose unpause cache' || true
 check "counting resumes within 10 s of the cache answering again" 'wait_until 10 counting_again'
 
-section "logs: no health or readiness lines"
+section "logs: one line per request in each, with one id; no health or readiness lines"
 doc_follow 'docker compose logs -f web'
 probes=$(compose logs --no-log-prefix web 2>&1 | grep -cE '/(healthz|readyz)' || true)
 check "web's log has no /healthz or /readyz line (found $probes)" '[ "$probes" -eq 0 ]'
 doc_run 'docker compose logs lb' || true
-lb_probes=$(grep -cE '/(readyz|healthz|lb-health)' "$out" || true)
-check "lb's log has no health check line (found $lb_probes)" '[ "$lb_probes" -eq 0 ]'
+# lb asks each replica's /readyz every second and its container healthcheck asks
+# /lb-health every 2 s, for over a minute by now: none of those may show. The
+# few /readyz and /healthz lines there are this script's own requests.
+lb_health=$(grep -c 'GET /lb-health' "$out" || true)
+lb_readyz=$(grep -c 'GET /readyz' "$out" || true)
+check "lb's log has no health check line (/lb-health: $lb_health, /readyz: $lb_readyz, this script asked 5)" \
+    '[ "$lb_health" -eq 0 ] && [ "$lb_readyz" -le 5 ]'
+lb_views=$(grep -cE 'req=[0-9a-f]{32} GET / 200 web[0-9]+ ' "$out" || true)
+check "lb's log has a line for each page view, with its id and replica (found $lb_views)" '[ "$lb_views" -ge 3 ]'
+doc_run <<'CMD' || true
+id=$(curl -s -o /dev/null -w '%header{x-request-id}' "http://127.0.0.1:${TALLY_PORT:-8000}/") &&
+  docker compose logs lb web | grep "$id"
+CMD
+id=$(grep -oE 'req=[0-9a-f]{32}' "$out" | head -n 1)
+check "one view's id is in exactly one lb line and one web line (${id:-no id})" \
+    '[ -n "$id" ] && [ "$(grep -c "^lb-1 .*$id GET / 200 " "$out")" -eq 1 ] && [ "$(grep -c "^web-1 .*$id GET / 200 " "$out")" -eq 1 ]'
+# A client's own id is not trusted: the balancer replaces it.
+given=$(curl -s -o /dev/null -w '%header{x-request-id}' -H 'X-Request-Id: chosen-by-the-client' "$url/api/stats" || true)
+check "the balancer replaces a client's X-Request-Id (answered ${given:-none})" '[[ $given =~ ^[0-9a-f]{32}$ ]]'
+
+section "metrics: not through the balancer, however spelled"
+for path in /metrics /metrics/ //metrics /%6detrics /METRICS '/metrics?x=1'; do
+    status=$(curl -s -o /dev/null -w '%{http_code} %header{x-request-id}' "$url$path" || true)
+    check "GET $path through lb: 404, with a request id (got $status)" '[[ $status =~ ^404\ [0-9a-f]{32}$ ]]'
+done
+check "web still serves /metrics on the private network (asked from inside lb)" \
+    'docker exec "$(running_ids lb)" bash -c "exec 3<>/dev/tcp/web/8000 && printf \"GET /metrics HTTP/1.0\r\n\r\n\" >&3 && grep -q ^tally_views_total <&3"'
 
 section "down, then up: the access log survives"
 view
