@@ -66,4 +66,16 @@ else
     echo "skipped haproxy -c: no Docker engine answers and haproxy is not installed"
 fi
 
-echo "container files: hadolint, dclint and haproxy -c found nothing"
+# Prometheus's config (the monitoring profile), by its own promtool, in its image.
+if docker info >/dev/null 2>&1; then
+    prometheus_image=$(POSTGRES_PASSWORD=${POSTGRES_PASSWORD:-unused} docker compose --profile monitoring config --images prometheus)
+    echo "promtool check config ($prometheus_image): monitoring/prometheus.yml"
+    docker run --rm --network none --entrypoint promtool \
+        -v "$root/monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro" \
+        "$prometheus_image" check config /etc/prometheus/prometheus.yml
+elif [[ -n "${CI:-}" ]]; then
+    echo "no Docker engine answers: cannot check monitoring/prometheus.yml" >&2
+    exit 1
+fi
+
+echo "container files: hadolint, dclint, haproxy -c and promtool found nothing"

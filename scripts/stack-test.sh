@@ -127,10 +127,11 @@ cd "$work"
 while IFS= read -r name; do unset "$name"; done < <(sed -n 's/^\([A-Z][A-Z0-9_]*\)=.*/\1/p' .env.example)
 unset COMPOSE_FILE COMPOSE_PROFILES COMPOSE_ENV_FILES
 export COMPOSE_PROJECT_NAME=$project
-export TALLY_PORT
+export TALLY_PORT PROMETHEUS_PORT
 TALLY_PORT=$(free_port)
+PROMETHEUS_PORT=$(free_port)
 url=http://127.0.0.1:$TALLY_PORT
-log "stack-test: project $project, port $TALLY_PORT, copy in $work"
+log "stack-test: project $project, ports $TALLY_PORT (lb) and $PROMETHEUS_PORT (prometheus), copy in $work"
 
 # ---- the guide's commands --------------------------------------------------------
 
@@ -264,7 +265,8 @@ wait_until() {
 is_number() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 # Containers of a service: ids of the running ones, and how many are healthy.
-running_ids() { compose ps -q --status running "$1"; }
+# (--profile monitoring: prometheus is a service only under that profile.)
+running_ids() { compose --profile monitoring ps -q --status running "$1"; }
 count_running() { running_ids "$1" | grep -c . || true; }
 count_healthy() {
     local id n=0
@@ -638,6 +640,46 @@ check "all 3 replicas get traffic within 10 s" 'wait_until 10 "walks_all 9"'
 doc_run 'for i in 1 2 3 4 5 6; do curl -s "http://127.0.0.1:${TALLY_PORT:-8000}/api/stats"; echo; done' || true
 walked=$(sed -n 's/.*"served_by"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$out" | sort -u)
 check "six reloads walk all 3 replicas ($(echo $walked))" '[ "$walked" = "$(hostnames_of_web)" ]'
+
+section "monitoring: Prometheus finds every replica through DNS"
+started=$(now)
+doc_run 'docker compose --profile monitoring up -d --wait --scale web=3' || true
+measured "monitoring profile up, healthy: $(since "$started") s"
+check "prometheus running and healthy" '[ "$(count_healthy prometheus)" -eq 1 ]'
+check "still exactly 3 web replicas" 'web_replicas_are 3'
+published=$(compose --profile monitoring port prometheus 9090 2>/dev/null || true)
+check "prometheus publishes 127.0.0.1:$PROMETHEUS_PORT only (got ${published:-nothing})" '[ "$published" = "127.0.0.1:$PROMETHEUS_PORT" ]'
+prom_id=$(running_ids prometheus)
+inspected=$(docker inspect -f 'ro={{.HostConfig.ReadonlyRootfs}} caps={{.HostConfig.CapDrop}}' "$prom_id" 2>/dev/null || true)
+check "prometheus: read-only root, every capability dropped ($inspected)" '[ "$inspected" = "ro=true caps=[ALL]" ]'
+# The web replicas' addresses, as Docker has them, sorted: Prometheus's targets must be these.
+web_targets() {
+    local id
+    for id in $(running_ids web); do
+        docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}:8000{{end}}' "$id"
+    done | sort
+}
+# Targets that are up, from the guide's command's output in $out.
+up_targets() {
+    tr '{' '\n' <"$out" | grep '"health":"up"' | grep -oE '"instance":"[^"]*"' | cut -d'"' -f4 | sort -u
+}
+targets_are_web() { doc_run 'curl -s "http://127.0.0.1:${PROMETHEUS_PORT:-9090}/api/v1/targets?state=active"' >/dev/null && [ "$(up_targets)" = "$(web_targets)" ]; }
+check "Prometheus scrapes each of the 3 replicas, all up, within 30 s" 'wait_until 30 targets_are_web'
+log "    targets up: $(up_targets | tr '\n' ' ')"
+# The guide's queries, run as its UI would run them, after a little traffic.
+for i in $(seq 30); do fetch / >/dev/null; done
+sleep 12
+for i in $(seq 30); do fetch / >/dev/null; done
+sleep 6
+mapfile -t queries < <(awk '/^```promql$/ { inside = 1; next } /^```$/ { inside = 0 } inside' docs/containers.md)
+check "the guide gives three queries (found ${#queries[@]})" '[ "${#queries[@]}" -eq 3 ]'
+for query in "${queries[@]}"; do
+    answer=$(curl -s --max-time 10 --data-urlencode "query=$query" "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" || true)
+    series=$(grep -oE '"value":\[[0-9.]+,"[0-9.e+-]+"\]' <<<"$answer" | grep -c . || true)
+    check "query answers with numbers ($series series): $query" '[[ $answer == *\"status\":\"success\"* ]] && [ "$series" -ge 1 ]'
+done
+per_replica=$(curl -s --data-urlencode "query=${queries[0]:-}" "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" | grep -oE '"instance":"[^"]*"' | cut -d'"' -f4 | sort)
+check "views per second has one series per replica ($(echo $per_replica))" '[ "$per_replica" = "$(web_targets)" ]'
 
 section "under load: each replica stopped and started in turn"
 load_start "stop/start each replica"
