@@ -641,6 +641,18 @@ doc_run 'for i in 1 2 3 4 5 6; do curl -s "http://127.0.0.1:${TALLY_PORT:-8000}/
 walked=$(sed -n 's/.*"served_by"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$out" | sort -u)
 check "six reloads walk all 3 replicas ($(echo $walked))" '[ "$walked" = "$(hostnames_of_web)" ]'
 
+section "the README's three reloads, as docker compose logs web shows them"
+for i in 1 2 3; do fetch / >/dev/null; done
+# A line's shape: what changes from run to run (times, ids, numbers, host names) taken out.
+shape() { sed -E 's/req=[0-9a-f]{32}/req=ID/; s/ as [0-9a-f]{12}$/ as HOST/; s/[0-9]+(\.[0-9]+)?/#/g'; }
+compose logs --no-color web 2>&1 | shape | sort -u >"$work/.shapes"
+sample=$(sed -n '/<!-- doc: three-reloads -->/,/^```$/p' README.md | sed '1,2d;$d')
+missing=$(printf '%s\n' "$sample" | shape | grep -vxF -f "$work/.shapes" || true)
+check "README's log sample has lines (got $(printf '%s\n' "$sample" | grep -c .))" '[ "$(printf "%s\n" "$sample" | grep -c "GET / 200")" -eq 3 ]'
+check "every line of README's sample is a line Tally writes here${missing:+ (not written: $missing)}" '[ -z "$missing" ]'
+check "README.pt-BR.md shows the same log" \
+    '[ "$(sed -n "/<!-- doc: three-reloads -->/,/^\`\`\`\$/p" README.pt-BR.md)" = "$(sed -n "/<!-- doc: three-reloads -->/,/^\`\`\`\$/p" README.md)" ]'
+
 section "monitoring: Prometheus finds every replica through DNS"
 started=$(now)
 doc_run 'docker compose --profile monitoring up -d --wait --scale web=3' || true
