@@ -6,9 +6,11 @@
 # .env of its own, so your .env, compose.override.yaml and running stacks are
 # never touched. Always removes what it started (`down -v`), also on failure.
 #
-# The container guide, docs/containers.md, shows only commands this script
-# runs: each is run verbatim through `doc_run`, which first finds it in one of
-# the guide's ```sh blocks, and the script fails if a guide command was never run.
+# The container guides (`guides` below) show only commands this script runs:
+# each is run verbatim through `doc_run`, which first finds it in one of the
+# guides' ```sh blocks, and the script fails if a guide command was never run.
+# A Portuguese guide (NAME.pt-BR.md) must give exactly the commands of its
+# English twin (NAME.md), in the same order.
 #
 #   scripts/stack-test.sh              # needs docker with compose v2, curl, git
 #
@@ -20,7 +22,8 @@ set -euo pipefail
 {
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-guide_path=docs/containers.md
+# The guides whose commands this runs; tests/api/docs.rs reads this line.
+guides=(docs/containers.md)
 project=${TALLY_STACK_PROJECT:-tally-stack-$$}
 # How many load clients reload the page during restarts and scaling.
 clients=4
@@ -132,14 +135,14 @@ TALLY_PORT=$(free_port)
 url=http://127.0.0.1:$TALLY_PORT
 log "stack-test: project $project, port $TALLY_PORT, copy in $work"
 
-# ---- the guide's commands --------------------------------------------------------
+# ---- the guides' commands ---------------------------------------------------------
 
-# Every command of the guide's ```sh blocks, NUL-separated: comment lines are
-# skipped, and lines are joined until they parse as complete shell (a loop, a
-# heredoc, a line continued with a backslash). The block's own indentation
-# (inside a list item) is dropped; indentation within a command is kept.
+# guide_commands FILE: every command of the guide's ```sh blocks, NUL-separated:
+# comment lines are skipped, and lines are joined until they parse as complete
+# shell (a loop, a heredoc, a line continued with a backslash). The block's own
+# indentation (inside a list item) is dropped; indentation within a command is kept.
 guide_commands() {
-    local line acc= in_block= indent= errors
+    local file=$1 line acc= in_block= indent= errors
     while IFS= read -r line || [ -n "$line" ]; do
         if [[ $line =~ ^([[:space:]]*)\`\`\`sh[[:space:]]*$ ]]; then
             in_block=1 acc= indent=${BASH_REMATCH[1]}
@@ -147,7 +150,7 @@ guide_commands() {
         fi
         [ -n "$in_block" ] || continue
         if [[ $line =~ ^[[:space:]]*\`\`\`[[:space:]]*$ ]]; then
-            [ -z "$acc" ] || { echo "$guide_path: an sh block ends inside a command: $acc" >&2; return 1; }
+            [ -z "$acc" ] || { echo "$file: an sh block ends inside a command: $acc" >&2; return 1; }
             in_block=
             continue
         fi
@@ -164,32 +167,62 @@ guide_commands() {
             printf '%s\0' "$acc"
             acc=
         fi
-    done <"$guide_path"
-    [ -z "$in_block" ] || { echo "$guide_path: an sh block is never closed" >&2; return 1; }
+    done <"$file"
+    [ -z "$in_block" ] || { echo "$file: an sh block is never closed" >&2; return 1; }
 }
-guide_commands >"$work/.guide" || die "cannot read the guide's commands"
-mapfile -d '' guide <"$work/.guide"
-[ ${#guide[@]} -gt 0 ] || die "$guide_path has no commands in sh blocks"
-declare -A ran=()
+# Each guide's commands in $work/.commands.<index in guides>; $guide holds them
+# all, each once.
+guide=()
+declare -A ran=() listed=()
+for i in "${!guides[@]}"; do
+    guide_commands "${guides[$i]}" >"$work/.commands.$i" || die "cannot read the commands of ${guides[$i]}"
+    mapfile -d '' commands <"$work/.commands.$i"
+    [ ${#commands[@]} -gt 0 ] || die "${guides[$i]} has no commands in sh blocks"
+    for command in "${commands[@]}"; do
+        [ -n "${listed[$command]:-}" ] || guide+=("$command")
+        listed[$command]=1
+    done
+done
 
-# in_guide COMMAND: is it one of the guide's commands, verbatim?
+# A translation gives its English twin's commands, in the same order: only the
+# prose and the comments differ.
+for i in "${!guides[@]}"; do
+    [[ ${guides[$i]} == *.pt-BR.md ]] || continue
+    twin=${guides[$i]%.pt-BR.md}.md
+    for j in "${!guides[@]}"; do [ "${guides[$j]}" = "$twin" ] && break; done
+    [ "${guides[$j]}" = "$twin" ] || die "${guides[$i]} is a translation of $twin, which is not in guides"
+    cmp -s "$work/.commands.$i" "$work/.commands.$j" && continue
+    mapfile -d '' translated <"$work/.commands.$i"
+    mapfile -d '' english <"$work/.commands.$j"
+    for n in $(seq 0 $((${#english[@]} > ${#translated[@]} ? ${#english[@]} : ${#translated[@]}))); do
+        [ "${english[$n]:-}" = "${translated[$n]:-}" ] || break
+    done
+    die "${guides[$i]} does not give the commands of $twin in the same order: command $((n + 1)) is
+      ${translated[$n]:-(none)}
+    there, and in $twin
+      ${english[$n]:-(none)}"
+done
+
+# in_guide COMMAND: is it one of the guides' commands, verbatim?
 in_guide() {
     local command
     for command in "${guide[@]}"; do [ "$command" = "$1" ] && return 0; done
     return 1
 }
 
-# doc_run COMMAND (or the command on stdin): runs a command of the guide as a
+# doc_run COMMAND (or the command on stdin): runs a command of a guide as a
 # user would, in the copy, with this run's project and port. Its output goes to
-# $out (and is shown indented). Fails the case if it is not in the guide or
-# exits non-zero; returns its exit status. A command still running after
-# $doc_timeout seconds (default 900: a first build) is stopped and fails.
+# $out (and is shown indented). Fails the case if it is not in a guide or
+# exits non-zero (unless $doc_may_fail is set: the guide shows it refused, and
+# the caller checks the output); returns its exit status. A command still
+# running after $doc_timeout seconds (default 900: a first build) is stopped
+# and fails.
 out=$work/.out
 doc_run() {
     local command status started
     if [ $# -gt 0 ]; then command=$1; else command=$(cat); fi
     if ! in_guide "$command"; then
-        fail "not in $guide_path: $command"
+        fail "not in any guide (${guides[*]}): $command"
         return 1
     fi
     ran[$command]=1
@@ -198,7 +231,7 @@ doc_run() {
     timeout "${doc_timeout:-900}" bash -c "$command" >"$out" 2>&1 </dev/null || status=$?
     sed 's/^/      /' "$out" | tail -n 25
     printf '      (exit %s, %s s)\n' "$status" "$(since "$started")"
-    if [ "$status" -ne 0 ]; then
+    if [ "$status" -ne 0 ] && [ -z "${doc_may_fail:-}" ]; then
         fail "exit $status: $command"
     fi
     return "$status"
@@ -209,7 +242,7 @@ doc_run() {
 doc_follow() {
     local command=$1 status=0
     if ! in_guide "$command"; then
-        fail "not in $guide_path: $command"
+        fail "not in any guide (${guides[*]}): $command"
         return 0
     fi
     ran[$command]=1
@@ -716,11 +749,15 @@ started=$(now)
 compose build web >"$out" 2>&1 || fail "docker compose build web failed after a one-line edit"
 measured "rebuild after a one-line .rs edit: $(since "$started") s"
 
-section "every command of the guide was run"
-for command in "${guide[@]}"; do
-    [ -n "${ran[$command]:-}" ] || fail "never run: $command"
+section "every command of the guides was run"
+for i in "${!guides[@]}"; do
+    mapfile -d '' commands <"$work/.commands.$i"
+    never=0
+    for command in "${commands[@]}"; do
+        [ -n "${ran[$command]:-}" ] || { fail "never run (${guides[$i]}): $command"; never=$((never + 1)); }
+    done
+    [ "$never" -gt 0 ] || pass "all ${#commands[@]} commands of ${guides[$i]}"
 done
-[ ${#ran[@]} -ne ${#guide[@]} ] || pass "all ${#guide[@]} commands of $guide_path"
 
 # ---- summary --------------------------------------------------------------------
 
