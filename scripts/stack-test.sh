@@ -23,7 +23,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The guides whose commands this runs; tests/api/docs.rs reads this line.
-guides=(docs/containers.md)
+guides=(docs/containers.md docs/compose.md docs/compose.pt-BR.md)
 project=${TALLY_STACK_PROJECT:-tally-stack-$$}
 # How many load clients reload the page during restarts and scaling.
 clients=4
@@ -444,6 +444,21 @@ logging_again() { view && is_number "$access"; }
 # walks_all N: N requests through the balancer are answered by exactly the running replicas.
 walks_all() { [ "$(served_by_walk "$1")" = "$(hostnames_of_web)" ]; }
 stack_is_up() { [ "$(count_running web)" -ge 1 ] && [ "$(count_running lb)" -eq 1 ]; }
+# restarted_healthy ID: Docker restarted the container at least once, and it is healthy.
+restarted_healthy() {
+    [ "$(docker inspect -f '{{.RestartCount}}' "$1" 2>/dev/null || echo 0)" -ge 1 ] && [ "$(health_of "$1")" = healthy ]
+}
+# started_at ID: when the container last started, in seconds since the epoch.
+started_at() { date -d "$(docker inspect -f '{{.State.StartedAt}}' "$1")" +%s.%N; }
+# image_of SERVICE: the repository `docker compose images` (in $out) shows for its first container.
+image_of() { tr -d '\r' <"$out" | awk -v c="$project-$1-1" '$1 == c { print $2 }'; }
+# psql_row N: row N of the table psql printed to $out, its cells separated by single spaces.
+psql_row() {
+    tr -d '\r' <"$out" | awk -F'|' -v n="$1" '
+        /^-+(\+-+)*$/ { body = 1; next }
+        body && /^\(/ { exit }
+        body && ++row == n { for (i = 1; i <= NF; i++) { gsub(/^ +| +$/, "", $i); printf "%s%s", $i, (i < NF ? " " : "\n") } }'
+}
 
 section "build the image (once: every later step reuses the build cache)"
 started=$(now)
@@ -468,6 +483,10 @@ doc_run 'docker compose up --build -d --wait' || true
 measured "up -> healthy (fresh volume, image already built): $(since "$started") s"
 doc_run 'docker compose ps' || true
 check "one web replica, running and healthy" 'web_replicas_are 1'
+doc_run 'docker compose images' || true
+check "web runs the image built here, $project-web (got $(image_of web))" '[ "$(image_of web)" = "$project-web" ]'
+check "cache, db and lb run the pulled images redis, postgres, haproxy (got $(image_of cache) $(image_of db) $(image_of lb))" \
+    '[ "$(image_of cache) $(image_of db) $(image_of lb)" = "redis postgres haproxy" ]'
 for service in lb db cache; do
     check "$service running and healthy" '[ "$(count_healthy "$service")" -eq 1 ]'
 done
@@ -480,7 +499,8 @@ mounts=$(docker inspect -f '{{range .Mounts}}{{.Type}}:{{.Destination}} {{end}}'
 check "cache keeps nothing on disk: no volume mounted (${mounts:-none})" '[[ $mounts != *volume:* ]]'
 
 section "only the balancer publishes a port, on loopback"
-published=$(compose port lb 8000 2>/dev/null || true)
+doc_run 'docker compose port lb 8000' || true
+published=$(tr -d '\r' <"$out")
 check "lb publishes 127.0.0.1:$TALLY_PORT (got ${published:-nothing})" '[ "$published" = "127.0.0.1:$TALLY_PORT" ]'
 for service in web db cache; do
     ports=$(for id in $(running_ids "$service"); do
@@ -505,6 +525,11 @@ if [ -n "$web_id" ]; then
         '[[ $inspected == *user=65532* && $inspected == *caps=\[ALL\]* && $inspected == *stop=15 ]]'
 fi
 
+section "lb's root is read-only"
+# Checked by what it prints: some Compose builds exit 0 whatever the command did.
+doc_may_fail=1 doc_run 'docker compose exec lb touch /tmp/probe' || true
+check "touch is refused: Read-only file system" 'grep -q "Read-only file system" "$out"'
+
 section "counts through the balancer"
 for expected in 1 2 3; do
     view
@@ -526,6 +551,9 @@ for service in web db; do
     check "$service: /run/secrets/db_password is readable by every user (mode ${mode:-missing})" \
         '[[ $mode =~ ^-r..r..r.. ]]'
 done
+doc_run 'docker compose exec db env | grep POSTGRES' || true
+check "db's environment names the secret's file and holds no password" \
+    'grep -q "^POSTGRES_PASSWORD_FILE=/run/secrets/db_password" "$out" && ! grep -q "^POSTGRES_PASSWORD=" "$out" && ! grep -qF "$password1" "$out"'
 # docker exec, not docker compose exec: some Compose builds exit 0 whatever the command did.
 db_id=$(running_ids db | head -n 1)
 check "db's postgres user reads the secret" 'docker exec -u postgres "$db_id" test -r /run/secrets/db_password'
@@ -533,6 +561,19 @@ check "uid 65532 (web's user) reads the secret, tried in db (web has no shell)" 
     'docker exec -u 65532 "$db_id" test -r /run/secrets/db_password'
 check "and the check can fail: uid 65532 cannot read db's data" \
     '! docker exec -u 65532 "$db_id" test -r /var/lib/postgresql/18/docker/PG_VERSION'
+
+section "restart policy: Redis made to exit is started again by Docker"
+view
+access_before=$access
+cache_id=$(running_ids cache | head -n 1)
+doc_run 'docker compose exec cache redis-cli shutdown' || true
+check "the same cache container is restarted and healthy within 15 s" 'wait_until 15 "restarted_healthy $cache_id"'
+doc_run 'docker compose ps cache' || true
+check "docker compose ps shows cache Up" 'grep -q " Up " "$out"'
+check "counting resumes within 10 s" 'wait_until 10 counting_again'
+check "visits start again from 1 (got $visits)" '[ "$visits" = 1 ]'
+check "the access log carried on ($access_before -> $access)" \
+    'is_number "$access" && is_number "$access_before" && [ "$access" -gt "$access_before" ]'
 
 section "stop the cache: the page degrades, web stays healthy"
 view
@@ -608,6 +649,32 @@ check "the access total carries on ($access_before -> $access)" \
     'is_number "$access" && is_number "$access_before" && [ "$access" -eq $((access_before + 1)) ]'
 check "the counter starts again at 1 (got $visits)" '[ "$visits" = 1 ]'
 
+section "depends_on: web started alone brings up its stores first"
+doc_run 'docker compose down' || true
+doc_run 'docker compose up -d --wait web' || true
+doc_run 'docker compose ps' || true
+check "cache and db running and healthy" '[ "$(count_healthy cache)" -eq 1 ] && [ "$(count_healthy db)" -eq 1 ]'
+check "one web replica, running and healthy" 'web_replicas_are 1'
+check "lb was not started" '[ "$(compose ps -aq lb | grep -c . || true)" -eq 0 ]'
+web_id=$(running_ids web | head -n 1)
+for service in cache db; do
+    # A store is healthy at its first check, an interval (1 s) after it started.
+    gap=$(awk -v w="$(started_at "$web_id")" -v s="$(started_at "$(running_ids "$service" | head -n 1)")" 'BEGIN { printf "%.1f", w - s }')
+    check "web started after $service was healthy, $gap s after $service started" 'awk -v g="$gap" "BEGIN { exit !(g >= 0.9) }"'
+done
+doc_run 'docker compose up -d --wait' || true
+check "the whole stack is up again" 'stack_is_up && web_replicas_are 1'
+
+section "stop_grace_period: web stops by itself long before it"
+started=$(now)
+doc_run 'docker compose restart web' || true
+seconds=$(since "$started")
+check "web restarted in ${seconds} s, well inside its 15 s" 'awk -v s="$seconds" "BEGIN { exit !(s < 10) }"'
+doc_run "docker compose logs web | grep -E 'SIGTERM|draining|closing|stopped'" || true
+check "the log shows SIGTERM, draining, closing, stopped" \
+    'grep -q SIGTERM "$out" && grep -q draining "$out" && grep -q closing "$out" && grep -q "] stopped" "$out"'
+check "the page counts again within 15 s" 'wait_until 15 "counting_again && logging_again"'
+
 section "change the password: spaces and quotes"
 password2="it's a \"pass word\""
 # As a user types it in .env: in double quotes, with the inner ones escaped.
@@ -636,6 +703,35 @@ doc_run 'docker compose up -d --wait' || true
 view
 check "the access total starts again at 1 (got $access)" '[ "$access" = 1 ]'
 
+section "look inside: the counter in Redis, the access log in PostgreSQL"
+for i in 1 2 3 4 5; do view; done
+check "page 200 with both numbers (got $code, visits $visits, access $access)" \
+    '[ "$code" = 200 ] && is_number "$visits" && is_number "$access"'
+doc_run 'docker compose exec cache redis-cli --scan' || true
+keys=$(tr -d '\r' <"$out" | sort)
+redis_epoch=$(sed -n 's/^tally:access_total://p' <<<"$keys")
+check "Redis holds tally:visits and one cached access total ($(echo $keys))" \
+    '[ "$(grep -c . <<<"$keys")" -eq 2 ] && grep -qx "tally:visits" <<<"$keys" && [ -n "$redis_epoch" ]'
+doc_run 'docker compose exec cache redis-cli GET tally:visits' || true
+redis_visits=$(tr -d '\r"' <"$out")
+check "redis-cli GET prints the page's visits ($visits, got $redis_visits)" '[ "$redis_visits" = "$visits" ]'
+doc_run "docker compose exec db psql -U tally -d tally -c 'SELECT id, accessed_at, path FROM access_log ORDER BY id DESC LIMIT 5'" || true
+newest=$(psql_row 1)
+check "psql shows the last 5 rows, the newest numbered as the page's access total ($access, got ${newest%% *})" \
+    'grep -q "(5 rows)" "$out" && [ "${newest%% *}" = "$access" ] && [ "${newest##* }" = / ]'
+doc_run "docker compose exec db psql -U tally -d tally -c 'SELECT total, (SELECT count(*) FROM access_log) AS rows, epoch FROM access_totals'" || true
+read -r pg_total pg_rows pg_epoch <<<"$(psql_row 1)"
+check "psql's total, count(*) and the page's access total agree (got ${pg_total:-?}, ${pg_rows:-?}, $access)" \
+    '[ "${pg_total:-}" = "$access" ] && [ "${pg_rows:-}" = "$access" ]'
+check "the epoch in PostgreSQL is the one in the Redis key (${pg_epoch:-?})" '[ -n "${pg_epoch:-}" ] && [ "$pg_epoch" = "$redis_epoch" ]'
+
+section "start over in one line"
+doc_run 'docker compose down -v && docker compose up --build -d --wait' || true
+check "one web replica, running and healthy" 'web_replicas_are 1'
+view
+check "page 200, visits 1, access total 1 (got $code, $visits, $access)" \
+    '[ "$code" = 200 ] && [ "$visits" = 1 ] && [ "$access" = 1 ]'
+
 section "scale out to 3: every replica serves"
 started=$(now)
 doc_run 'docker compose up -d --wait --scale web=3' || true
@@ -646,6 +742,13 @@ check "all 3 replicas get traffic within 10 s" 'wait_until 10 "walks_all 9"'
 doc_run 'for i in 1 2 3 4 5 6; do curl -s "http://127.0.0.1:${TALLY_PORT:-8000}/api/stats"; echo; done' || true
 walked=$(sed -n 's/.*"served_by"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$out" | sort -u)
 check "six reloads walk all 3 replicas ($(echo $walked))" '[ "$walked" = "$(hostnames_of_web)" ]'
+doc_run 'docker compose exec cache getent hosts web' || true
+addresses=$(tr -d '\r' <"$out" | awk '$2 == "web" { print $1 }' | sort)
+replica_addresses=$(for id in $(running_ids web); do
+    docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$id"
+done | sort)
+check "the name web has the 3 replicas' addresses ($(echo $addresses))" \
+    '[ "$(grep -c . <<<"$addresses")" -eq 3 ] && [ "$addresses" = "$replica_addresses" ]'
 
 section "under load: each replica stopped and started in turn"
 load_start "stop/start each replica"
@@ -712,8 +815,8 @@ check "lb is published on port $TALLY_PORT of every interface" \
     'grep -qE "published: \"?$TALLY_PORT\"?$" "$out" && ! grep -q "host_ip: 127.0.0.1" "$out"'
 rm -f compose.override.yaml
 
-section "down -v, then the same stack without Compose"
-doc_run 'docker compose down -v' || true
+section "down, then the same stack without Compose"
+doc_run 'docker compose down' || true
 plain_started=1
 if docker image inspect tally >/dev/null 2>&1; then
     saved_image=tally:saved-by-$project
