@@ -1,5 +1,5 @@
 //! What the README and `docs/` show, tried for real: the commands they give, the log
-//! they print, the links between them. The container guide's commands are run by
+//! they print, the links between them. The container guides' commands are run by
 //! the stack test (`scripts/stack-test.sh`).
 
 use std::path::PathBuf;
@@ -185,18 +185,21 @@ async fn every_link_between_the_documents_leads_to_a_file() {
 
 /// Where each command the documents give is run: by a test here (its block is
 /// named), by CI (`.ci/run`), by the stack test, or elsewhere for a reason given.
-/// The guides the stack test owns (`guide_path=` in `scripts/stack-test.sh`) are
-/// left to it: it runs each of their commands verbatim and fails if one was not.
+/// The guides the stack test owns (its `guides=(...)` line) are left to it: it
+/// runs each of their commands verbatim and fails if one was not.
 #[tokio::test]
 async fn every_command_in_the_documents_is_run_by_a_test() {
     let stack_test = std::fs::read_to_string(repository().join("scripts/stack-test.sh"))
         .expect("the stack test");
-    let owned: Vec<PathBuf> = stack_test
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("guide_path="))
-        .map(|path| repository().join(path.trim_matches(['"', '\''])))
-        .collect();
-    assert!(!owned.is_empty(), "the stack test names the guide it runs");
+    let owned = guides_of_the_stack_test(&stack_test);
+    assert!(!owned.is_empty(), "the stack test names the guides it runs");
+    for guide in &owned {
+        assert!(
+            guide.exists(),
+            "the stack test names {}, which is not there",
+            guide.display()
+        );
+    }
     let ci = std::fs::read_to_string(repository().join(".ci/run")).expect(".ci/run");
     let run_here = block("docs/operations.md", "create-database");
     for document in documents().into_iter().filter(|d| !owned.contains(d)) {
@@ -213,6 +216,17 @@ async fn every_command_in_the_documents_is_run_by_a_test() {
             );
         }
     }
+}
+
+/// The guides named on the stack test's `guides=(...)` line.
+fn guides_of_the_stack_test(script: &str) -> Vec<PathBuf> {
+    script
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("guides=("))
+        .filter_map(|rest| rest.split_once(')'))
+        .flat_map(|(list, _)| list.split_whitespace())
+        .map(|path| repository().join(path.trim_matches(['"', '\''])))
+        .collect()
 }
 
 /// Commands run by something other than the stack test and CI, and by what.
