@@ -93,7 +93,7 @@ cleanup() {
     log ""
     log "==> cleaning up ($project)"
     if [ -f "$work/compose.yaml" ]; then
-        (cd "$work" && docker compose -p "$project" down -v --rmi local --remove-orphans --timeout 20 >/dev/null 2>&1) || true
+        (cd "$work" && docker compose -p "$project" --profile monitoring down -v --rmi local --remove-orphans --timeout 20 >/dev/null 2>&1) || true
     fi
     if [ -n "${plain_started:-}" ]; then
         docker rm -f tally-web tally-cache tally-db >/dev/null 2>&1 || true
@@ -828,6 +828,13 @@ for query in "${queries[@]}"; do
 done
 per_replica=$(curl -s --data-urlencode "query=${queries[0]:-}" "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" | grep -oE '"instance":"[^"]*"' | cut -d'"' -f4 | sort)
 check "views per second has one series per replica ($(echo $per_replica))" '[ "$per_replica" = "$(web_targets)" ]'
+doc_run 'docker compose --profile monitoring down' || true
+check "down with the profile leaves no container (found $(compose --profile monitoring ps -aq | grep -c . || true))" \
+    '[ "$(compose --profile monitoring ps -aq | grep -c . || true)" -eq 0 ]'
+check "and no network" '[ -z "$(docker network ls -q --filter "label=com.docker.compose.project=$project")" ]'
+# Back to three replicas for the cases under load (the volume kept the log).
+compose up -d --wait --scale web=3 >"$out" 2>&1 || true
+check "3 web replicas running and healthy again" 'web_replicas_are 3'
 
 section "under load: each replica stopped and started in turn"
 load_start "stop/start each replica"
