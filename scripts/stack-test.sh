@@ -72,10 +72,17 @@ done
 ! docker network inspect tally >/dev/null 2>&1 || die "a network named tally exists; the guide's plain docker commands would clash with it"
 ! docker volume inspect tally-pgdata >/dev/null 2>&1 || die "a volume named tally-pgdata exists; the guide's plain docker commands would clash with it"
 
-# A port nothing listens on, for the balancer to publish.
+# A port nothing listens on, for a service to publish: below the kernel's range
+# for outgoing connections (a port one of those holds, even closing, cannot be
+# bound, yet nothing answers on it), and not one given out already ($1).
 free_port() {
-    local port
-    for port in $(shuf -i 20000-45000 -n 100); do
+    local port low=32768
+    if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+        read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+    fi
+    [ "$low" -gt 12000 ] || low=32768
+    for port in $(shuf -i "10000-$((low - 1))" -n 100); do
+        [ "$port" != "${1:-}" ] || continue
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return
@@ -132,7 +139,7 @@ unset COMPOSE_FILE COMPOSE_PROFILES COMPOSE_ENV_FILES
 export COMPOSE_PROJECT_NAME=$project
 export TALLY_PORT PROMETHEUS_PORT
 TALLY_PORT=$(free_port)
-PROMETHEUS_PORT=$(free_port)
+PROMETHEUS_PORT=$(free_port "$TALLY_PORT")
 url=http://127.0.0.1:$TALLY_PORT
 log "stack-test: project $project, ports $TALLY_PORT (lb) and $PROMETHEUS_PORT (prometheus), copy in $work"
 
@@ -263,6 +270,7 @@ compose() { docker compose "$@"; }
 # fetch PATH: the HTTP status of GET PATH through the balancer; the body in $body.
 body=$work/.body
 fetch() {
+    : >"$body"
     curl -s -o "$body" -w '%{http_code}' --max-time 10 "$url$1" 2>/dev/null || true
 }
 # The text of the element with this id in $body: an integer, `unavailable`, a name.
