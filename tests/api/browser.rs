@@ -125,13 +125,8 @@ async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe
         "at 1280 px the page scrolls sideways: {layout:?}"
     );
     browser
-        .check_accessibility(axe, "light theme, 1280 px")
+        .check_accessibility_in_both_themes(axe, "1280 px")
         .await;
-    browser.with_dark_theme(true).await;
-    browser
-        .check_accessibility(axe, "dark theme, 1280 px")
-        .await;
-    browser.with_dark_theme(false).await;
     browser.screenshot("desktop").await;
 
     // Phone: stacked, no sideways scrolling.
@@ -234,92 +229,49 @@ async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe
     browser.assert_clean("the degraded Portuguese page").await;
     browser.screenshot("degraded-pt-BR").await;
 
-    browser
-        .client
-        .find(Locator::Css("form.reset button"))
-        .await
-        .expect("the reset button")
-        .click()
-        .await
-        .expect("press reset");
+    browser.click("form.reset button").await;
     browser.wait_for_url("/reset?lang=pt-BR").await;
     assert_eq!(browser.lang().await, "pt-BR");
-    let heading = browser.text_of(Locator::Css("h1")).await;
-    assert_eq!(
-        heading, "Serviço indisponível",
-        "the 503 page, in Portuguese"
-    );
+    browser
+        .assert_error_page(axe, 503, "Serviço indisponível", "the 503 page, pt-BR")
+        .await;
     let page = browser.text_of(Locator::Css("main")).await;
     assert!(
         page.contains("não respondeu"),
         "the 503 page says why: {page:?}"
     );
-    browser
-        .check_accessibility_of(axe, "the 503 page, pt-BR", Some(503))
-        .await;
-    browser
-        .assert_clean_but("the 503 page, pt-BR", Some(503))
-        .await;
 
     browser.goto(&app.url("/no/such/page?lang=pt-BR")).await;
-    let heading = browser.text_of(Locator::Css("h1")).await;
-    assert_eq!(
-        heading, "Página não encontrada",
-        "the 404 page, in Portuguese"
-    );
     browser
-        .check_accessibility_of(axe, "the 404 page, pt-BR", Some(404))
-        .await;
-    browser
-        .assert_clean_but("the 404 page, pt-BR", Some(404))
+        .assert_error_page(axe, 404, "Página não encontrada", "the 404 page, pt-BR")
         .await;
 
     browser.goto(&app.url("/")).await;
 
     // The reset needs Redis: with it down, the button leads to a 503 page in the
     // same layout, and so does an unknown address to a 404 page.
-    browser
-        .client
-        .find(Locator::Css("form.reset button"))
-        .await
-        .expect("the reset button")
-        .click()
-        .await
-        .expect("press reset");
+    browser.click("form.reset button").await;
     browser.wait_for_url("/reset").await;
-    let heading = browser.text_of(Locator::Css("h1")).await;
-    assert_eq!(heading, "Service Unavailable", "the 503 page says so");
+    browser
+        .assert_error_page(axe, 503, "Service Unavailable", "the 503 page")
+        .await;
     let page = browser.text_of(Locator::Css("main")).await;
     assert!(
         page.contains("did not answer"),
         "the 503 page says why: {page:?}"
     );
-    browser
-        .check_accessibility_of(axe, "the 503 page", Some(503))
-        .await;
-    browser.assert_clean_but("the 503 page", Some(503)).await;
 
     browser.goto(&app.url("/no/such/page")).await;
-    let heading = browser.text_of(Locator::Css("h1")).await;
-    assert_eq!(heading, "Not Found", "the 404 page says so");
     browser
-        .check_accessibility_of(axe, "the 404 page", Some(404))
+        .assert_error_page(axe, 404, "Not Found", "the 404 page")
         .await;
-    browser.assert_clean_but("the 404 page", Some(404)).await;
 }
 
 /// The page in Portuguese, reached with its own link: each language's first view
 /// counts once, the layout holds with the longer words, axe finds nothing, and a
 /// keyboard reset comes back in Portuguese. Ends back in English. Views 5 to 7.
 async fn portuguese(app: &TestApp, browser: &Browser, axe: &str) {
-    browser
-        .client
-        .find(Locator::Css("nav.language a[hreflang='pt-BR']"))
-        .await
-        .expect("the link to Portuguese")
-        .click()
-        .await
-        .expect("follow the link");
+    browser.click("nav.language a[hreflang='pt-BR']").await;
     browser.wait_for_url("/?lang=pt-BR").await;
     assert_eq!(browser.lang().await, "pt-BR", "<html lang> follows");
     assert_eq!(
@@ -342,13 +294,8 @@ async fn portuguese(app: &TestApp, browser: &Browser, axe: &str) {
         "at 1280 px the Portuguese cards stand side by side: {layout:?}"
     );
     browser
-        .check_accessibility(axe, "pt-BR, light theme, 1280 px")
+        .check_accessibility_in_both_themes(axe, "pt-BR, 1280 px")
         .await;
-    browser.with_dark_theme(true).await;
-    browser
-        .check_accessibility(axe, "pt-BR, dark theme, 1280 px")
-        .await;
-    browser.with_dark_theme(false).await;
     browser.screenshot("desktop-pt-BR").await;
 
     browser.resize(375, 900).await;
@@ -377,14 +324,7 @@ async fn portuguese(app: &TestApp, browser: &Browser, axe: &str) {
     );
     browser.assert_clean("the reset in Portuguese").await;
 
-    browser
-        .client
-        .find(Locator::Css("nav.language a[hreflang='en']"))
-        .await
-        .expect("the link to English")
-        .click()
-        .await
-        .expect("follow the link");
+    browser.click("nav.language a[hreflang='en']").await;
     browser.wait_for_url("/?lang=en").await;
     assert_eq!(browser.lang().await, "en");
     assert_eq!(browser.numbers().await, ("2".into(), "7".into()));
@@ -755,6 +695,34 @@ impl Browser {
         );
         self.assert_clean_but(&format!("the accessibility check ({when})"), status)
             .await;
+    }
+
+    /// axe in the light theme, then in the dark one; ends in the light theme.
+    async fn check_accessibility_in_both_themes(&self, axe: &str, when: &str) {
+        self.check_accessibility(axe, &format!("light theme, {when}"))
+            .await;
+        self.with_dark_theme(true).await;
+        self.check_accessibility(axe, &format!("dark theme, {when}"))
+            .await;
+        self.with_dark_theme(false).await;
+    }
+
+    /// An error page Tally answered with `status` on purpose: its heading, and axe
+    /// and the browser's log finding nothing else wrong.
+    async fn assert_error_page(&self, axe: &str, status: u16, heading: &str, when: &str) {
+        assert_eq!(self.text_of(Locator::Css("h1")).await, heading, "{when}");
+        self.check_accessibility_of(axe, when, Some(status)).await;
+    }
+
+    /// Clicks the element `selector` finds, as a user would.
+    async fn click(&self, selector: &str) {
+        self.client
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("find {selector}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
     }
 
     async fn press(&self, key: Key) {
