@@ -1,5 +1,7 @@
 //! The access log's rows: what a page view appends, and what the page lists.
 
+use time::OffsetDateTime;
+
 /// The longest path or user agent kept, in characters.
 const MAX_FIELD_CHARS: usize = 512;
 
@@ -15,6 +17,9 @@ impl NewAccess {
     /// it, which would fail every other view in the same batch).
     pub fn new(path: &str, user_agent: &str) -> Self {
         let clean = |text: &str| -> String {
+            if text.len() <= MAX_FIELD_CHARS && !text.contains('\0') {
+                return text.to_owned();
+            }
             text.chars()
                 .take(MAX_FIELD_CHARS)
                 .map(|c| {
@@ -36,9 +41,7 @@ impl NewAccess {
 /// One access as the recent list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
-    /// RFC 3339, in UTC, for `<time datetime>`.
-    pub at: String,
-    /// The same time as people read it.
-    pub at_text: String,
+    /// When it was logged, in UTC.
+    pub at: OffsetDateTime,
     pub user_agent: String,
 }

@@ -4,9 +4,9 @@
 //! Every setting has an environment variable, which is how Tally is configured in
 //! practice; `tally --help` lists them with their defaults, and `.env.example`
 //! documents the same list (a test keeps the two in step). A bad value is refused
-//! by clap before any connection is tried, and [`one_line`] turns clap's error into
-//! the single line the operator sees. Passwords are held as [`SecretString`]s, kept
-//! apart from the addresses that are safe to log.
+//! by clap before any connection is tried, with the single line [`one_line`] makes:
+//! the variable, then what its parser said. Passwords are held as
+//! [`SecretString`]s, kept apart from the addresses that are safe to log.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::error::{ContextKind, ContextValue};
 use clap::{CommandFactory, Parser, Subcommand};
 use deadpool_redis::redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use secrecy::{ExposeSecret, SecretString};
@@ -23,7 +23,7 @@ use tokio_postgres::config::Host;
 /// Tally: a visit counter in Redis beside an access log in PostgreSQL.
 ///
 /// Every option can also be set by the environment variable shown with it (or a
-/// `.env` file in the working directory); an empty variable means the default.
+/// `.env` file in the working directory).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tally", version, max_term_width = 100)]
 pub struct Settings {
@@ -42,7 +42,7 @@ pub struct Settings {
 
     /// File holding the PostgreSQL password, as Docker secrets are mounted; overrides the URL's
     #[arg(long, env = "DATABASE_PASSWORD_FILE", value_parser = read_secret)]
-    database_password_file: Option<Secret>,
+    database_password_file: Option<SecretString>,
 
     /// Redis connection URL (redis://[:password@]host:port[/db])
     #[arg(
@@ -56,7 +56,7 @@ pub struct Settings {
 
     /// File holding the Redis password; overrides the URL's
     #[arg(long, env = "REDIS_PASSWORD_FILE", value_parser = read_secret)]
-    redis_password_file: Option<Secret>,
+    redis_password_file: Option<SecretString>,
 
     /// Address to listen on (an IP address or a host name)
     #[arg(long, env = "HOST", default_value = "0.0.0.0", value_parser = parse_host)]
@@ -175,7 +175,7 @@ impl Settings {
     /// PostgreSQL's address, the password from its file if one was given.
     pub fn postgres(&self) -> tokio_postgres::Config {
         let mut config = self.database_url.config.clone();
-        if let Some(Secret(password)) = &self.database_password_file {
+        if let Some(password) = &self.database_password_file {
             config.password(password.expose_secret());
         }
         config
@@ -186,7 +186,6 @@ impl Settings {
         let password = self
             .redis_password_file
             .as_ref()
-            .map(|Secret(secret)| secret)
             .or(self.redis_url.password.as_ref());
         let info = self.redis_url.info.clone();
         match password {
@@ -285,16 +284,6 @@ impl Settings {
     }
 }
 
-/// A password read from a file. Its `Debug` shows nothing of it.
-#[derive(Clone)]
-struct Secret(SecretString);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
 /// A parser for a whole number from `min` to `max`, saying so when it is not one.
 fn whole<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
 where
@@ -302,21 +291,24 @@ where
 {
     move |text| match text.trim().parse::<T>() {
         Ok(number) if min <= number && number <= max => Ok(number),
-        _ => Err(format!("is not a whole number from {min} to {max}")),
+        _ => Err(format!(
+            "{text:?} is not a whole number from {min} to {max}"
+        )),
     }
 }
 
 /// Reads a password file; a trailing newline, as editors and `echo` leave, is not part of it.
-fn read_secret(path: &str) -> Result<Secret, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot be read: {e}"))?;
+fn read_secret(path: &str) -> Result<SecretString, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{path:?} cannot be read: {e}"))?;
     let password = text
         .strip_suffix('\n')
         .map(|rest| rest.strip_suffix('\r').unwrap_or(rest))
         .unwrap_or(&text);
     if password.is_empty() {
-        return Err("is an empty file".to_owned());
+        return Err(format!("{path:?} is an empty file"));
     }
-    Ok(Secret(password.into()))
+    Ok(password.into())
 }
 
 /// Where PostgreSQL is. Its `Debug` and `Display` show `host:port` only.
@@ -422,11 +414,11 @@ fn parse_host(text: &str) -> Result<String, String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     if text.parse::<IpAddr>().is_err() && !is_name {
-        return Err("is not an IP address or host name".to_owned());
+        return Err(format!("{text:?} is not an IP address or host name"));
     }
     (text, 0)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot be resolved: {e}"))?;
+        .map_err(|e| format!("{text:?} cannot be resolved: {e}"))?;
     Ok(text.to_owned())
 }
 
@@ -435,63 +427,40 @@ fn parse_static_dir(text: &str) -> Result<PathBuf, String> {
     if path.join("style.css").is_file() {
         Ok(path)
     } else {
-        Err(
-            "is not a folder holding style.css (run Tally from the repository, or set STATIC_DIR)"
-                .to_owned(),
-        )
+        Err(format!(
+            "{text:?} is not a folder holding style.css (run Tally from the repository, or set STATIC_DIR)"
+        ))
     }
 }
 
 fn parse_key_prefix(text: &str) -> Result<String, String> {
     if text.len() > 100 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must be at most 100 characters with no spaces".to_owned());
+        return Err(format!(
+            "{text:?} must be at most 100 characters with no spaces"
+        ));
     }
     Ok(text.to_owned())
 }
 
 /// clap's error as one line naming the environment variable: `PORT: "abc" is not
-/// valid: invalid digit found in string`. (clap's own message spans several lines
-/// and names the `--port` flag, which operators of a container never typed.)
+/// a whole number from 0 to 65535`. (clap's own message spans several lines and
+/// names the `--port` flag, which operators of a container never typed.) The
+/// parsers' messages say the value, except a URL's, which may hold a password.
 pub fn one_line(error: &clap::Error) -> String {
-    let flag = match error.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(flag)) => flag.clone(),
-        _ => String::new(),
-    };
-    let long = flag
-        .trim_start_matches("--")
-        .split([' ', '=', '<'])
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let env = Settings::command()
-        .get_arguments()
-        .find(|arg| arg.get_long() == Some(long.as_str()))
-        .and_then(|arg| arg.get_env().map(|env| env.to_string_lossy().into_owned()));
-    let value = match error.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(value)) => Some(value.clone()),
+    let variable = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => Settings::command()
+            .get_arguments()
+            .find(|known| arg.starts_with(&format!("--{} ", known.get_long().unwrap_or("-"))))
+            .and_then(|known| known.get_env())
+            .map(|env| env.to_string_lossy().into_owned()),
         _ => None,
     };
-    let cause = std::error::Error::source(error).map(ToString::to_string);
-    match (env, value, error.kind()) {
-        (Some(env), Some(value), ErrorKind::ValueValidation | ErrorKind::InvalidValue) => {
-            let shown = if env.ends_with("_URL") {
-                // A URL may hold a password: do not echo it.
-                String::new()
-            } else {
-                format!("{value:?} ")
-            };
-            match cause {
-                Some(cause)
-                    if ["is ", "names ", "cannot "]
-                        .iter()
-                        .any(|w| cause.starts_with(w)) =>
-                {
-                    format!("{env}: {shown}{cause}")
-                }
-                Some(cause) => format!("{env}: {shown}is not valid: {cause}"),
-                None => format!("{env}: {shown}is not valid"),
-            }
-        }
+    match (variable, std::error::Error::source(error)) {
+        (Some(variable), Some(cause)) => format!("{variable}: {cause}"),
+        (Some(variable), None) => match error.get(ContextKind::InvalidValue) {
+            Some(ContextValue::String(value)) => format!("{variable}: {value:?} is not valid"),
+            _ => format!("{variable}: is not valid"),
+        },
         _ => {
             let rendered = error.to_string();
             let first = rendered.lines().next().unwrap_or_default();

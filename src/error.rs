@@ -1,15 +1,11 @@
-//! One error type for the whole app: what the log keeps (the full cause chain)
-//! and what a user is shown (a short reason on a friendly page).
+//! One error type for the whole app: what the log keeps (the whole cause chain) and
+//! what a visitor is told (a [`Reason`], which each language words its own way).
 
 use std::error::Error as StdError;
 use std::io;
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use deadpool_redis::redis::RedisError;
-
-use crate::error_page::error_page;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -25,10 +21,14 @@ pub enum Error {
     Redis(#[from] RedisError),
     #[error("redis")]
     RedisPool(#[from] deadpool_redis::PoolError),
-    /// The writer task is gone; it is restarted when it panics, so this means the
-    /// process is shutting down.
+    /// The access log writer is gone. It survives its own panics, so only a runtime
+    /// that is shutting down drops it.
     #[error("the access log writer has stopped")]
-    WriterStopped,
+    WriterGone,
+    /// The access log writer panicked while writing this view's batch: a bug in
+    /// Tally, not a store that failed.
+    #[error("the access log writer panicked: {0}")]
+    WriterPanicked(String),
     /// The batch this view was written in failed, for the reason inside (shared by
     /// every view of the batch).
     #[error("the batch of page views failed")]
@@ -39,6 +39,84 @@ pub enum Error {
     CacheMismatch(Option<String>),
     #[error("template")]
     Template(#[from] askama::Error),
+}
+
+/// Why a call failed, in a few words a visitor can act on. Every language has a
+/// text for each (an exhaustive `match`), metrics count errors by it, and the API
+/// gives it in English.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    TimedOut,
+    LockTimedOut,
+    ConnectionRefused,
+    HostNotFound,
+    ConnectionLost,
+    AuthenticationFailed,
+    NoSuchDatabase,
+    TooManyConnections,
+    ShuttingDown,
+    QueryFailed,
+    CommandFailed,
+    UnexpectedAnswer,
+    NotReachable,
+    TotalMissing,
+    ReadBackWrong,
+    /// The writer is gone: the process is stopping.
+    NotAcceptingWrites,
+    /// A bug in Tally.
+    WriterPanicked,
+    /// A bug in Tally.
+    PageNotRendered,
+}
+
+impl Reason {
+    /// In English, as the API and the English pages say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TimedOut => "timed out",
+            Self::LockTimedOut => "timed out waiting for a lock",
+            Self::ConnectionRefused => "connection refused",
+            Self::HostNotFound => "host not found",
+            Self::ConnectionLost => "connection lost",
+            Self::AuthenticationFailed => "authentication failed",
+            Self::NoSuchDatabase => "database does not exist",
+            Self::TooManyConnections => "too many connections",
+            Self::ShuttingDown => "shutting down or starting up",
+            Self::QueryFailed => "query failed",
+            Self::CommandFailed => "command failed",
+            Self::UnexpectedAnswer => "unexpected answer",
+            Self::NotReachable => "not reachable",
+            Self::TotalMissing => "its access total is missing",
+            Self::ReadBackWrong => "read back the wrong value",
+            Self::NotAcceptingWrites => "not accepting writes",
+            Self::WriterPanicked => "the access log writer failed",
+            Self::PageNotRendered => "could not render the page",
+        }
+    }
+
+    /// As a metrics label: the English words joined by `_`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TimedOut => "timed_out",
+            Self::LockTimedOut => "timed_out_waiting_for_a_lock",
+            Self::ConnectionRefused => "connection_refused",
+            Self::HostNotFound => "host_not_found",
+            Self::ConnectionLost => "connection_lost",
+            Self::AuthenticationFailed => "authentication_failed",
+            Self::NoSuchDatabase => "database_does_not_exist",
+            Self::TooManyConnections => "too_many_connections",
+            Self::ShuttingDown => "shutting_down_or_starting_up",
+            Self::QueryFailed => "query_failed",
+            Self::CommandFailed => "command_failed",
+            Self::UnexpectedAnswer => "unexpected_answer",
+            Self::NotReachable => "not_reachable",
+            Self::TotalMissing => "its_access_total_is_missing",
+            Self::ReadBackWrong => "read_back_the_wrong_value",
+            Self::NotAcceptingWrites => "not_accepting_writes",
+            Self::WriterPanicked => "the_access_log_writer_failed",
+            Self::PageNotRendered => "could_not_render_the_page",
+        }
+    }
 }
 
 impl Error {
@@ -56,21 +134,33 @@ impl Error {
         line
     }
 
+    /// A bug in Tally, not anything a store did: it says so, and no store's health
+    /// changes for it.
+    pub fn is_bug(&self) -> bool {
+        match self {
+            Self::Batch(inner) => inner.is_bug(),
+            Self::WriterPanicked(_) | Self::Template(_) => true,
+            _ => false,
+        }
+    }
+
     /// Whether the store could not be reached in time (refused, lost, timed out,
-    /// shutting down), as opposed to a store that answered with an error.
+    /// shutting down), as opposed to one that answered with an error.
     pub fn is_outage(&self) -> bool {
         match self {
             Self::Batch(inner) => inner.is_outage(),
-            Self::Timeout | Self::WriterStopped => true,
+            Self::Timeout | Self::WriterGone => true,
             Self::PostgresPool(deadpool_postgres::PoolError::Timeout(_))
             | Self::RedisPool(deadpool_redis::PoolError::Timeout(_)) => true,
-            Self::MissingTotal | Self::CacheMismatch(_) | Self::Template(_) => false,
+            Self::WriterPanicked(_)
+            | Self::MissingTotal
+            | Self::CacheMismatch(_)
+            | Self::Template(_) => false,
             _ => {
                 if self.io_error_kind().is_some() {
                     return true;
                 }
-                if let Some(db) = self.db_error() {
-                    let code = db.code().code();
+                if let Some(code) = self.sql_state() {
                     return code.starts_with("08")
                         || code.starts_with("57P")
                         || matches!(code, "53300" | "57014" | "55P03");
@@ -91,8 +181,7 @@ impl Error {
     /// terminated by the server): a call that failed so before it committed anything
     /// can be made again on a new connection.
     pub fn is_broken_connection(&self) -> bool {
-        if let Some(db) = self.db_error() {
-            let code = db.code().code();
+        if let Some(code) = self.sql_state() {
             return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
         }
         self.io_error_kind().is_some()
@@ -101,62 +190,10 @@ impl Error {
                 .is_some_and(tokio_postgres::Error::is_closed)
     }
 
-    /// A few words a user can act on ("connection refused", "timed out"), with no detail
-    /// that belongs in the log only.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Batch(inner) => return inner.reason(),
-            Self::Timeout => return "timed out",
-            Self::PostgresPool(deadpool_postgres::PoolError::Timeout(_))
-            | Self::RedisPool(deadpool_redis::PoolError::Timeout(_)) => return "timed out",
-            Self::WriterStopped => return "not accepting writes",
-            Self::MissingTotal => return "its access total is missing",
-            Self::CacheMismatch(_) => return "read back the wrong value",
-            Self::Template(_) => return "could not render the page",
-            _ => {}
-        }
-        if let Some(kind) = self.io_error_kind() {
-            return match kind {
-                io::ErrorKind::ConnectionRefused => "connection refused",
-                io::ErrorKind::TimedOut => "timed out",
-                io::ErrorKind::NotFound => "host not found",
-                _ => "connection lost",
-            };
-        }
-        if let Some(db) = self.db_error() {
-            return match db.code().code() {
-                "28P01" | "28000" => "authentication failed",
-                "3D000" => "database does not exist",
-                "57014" => "timed out",
-                "55P03" => "timed out waiting for a lock",
-                "53300" => "too many connections",
-                "57P01" | "57P02" | "57P03" => "shutting down or starting up",
-                code if code.starts_with("08") => "connection lost",
-                _ => "query failed",
-            };
-        }
-        if let Some(redis) = self.redis_error() {
-            return if redis.is_timeout() {
-                "timed out"
-            } else if redis.is_connection_refusal() {
-                "connection refused"
-            } else if redis.is_io_error() || redis.is_unrecoverable_error() {
-                "connection lost"
-            } else {
-                "command failed"
-            };
-        }
-        match self.postgres_error() {
-            Some(error) if error.is_closed() => "connection lost",
-            Some(_) => "unexpected answer",
-            None => "not reachable",
-        }
-    }
-
     /// Whether retrying cannot help: a wrong password or a database that does not exist.
     pub fn is_permanent(&self) -> bool {
-        if let Some(db) = self.db_error() {
-            return matches!(db.code().code(), "28P01" | "28000" | "3D000");
+        if let Some(code) = self.sql_state() {
+            return matches!(code, "28P01" | "28000" | "3D000");
         }
         self.redis_error().is_some_and(|e| {
             e.kind() == deadpool_redis::redis::ErrorKind::AuthenticationFailed
@@ -165,9 +202,56 @@ impl Error {
         })
     }
 
-    /// Whether the fault is in a store (503) rather than in Tally itself (500).
-    pub fn is_store_fault(&self) -> bool {
-        !matches!(self, Self::Template(_))
+    /// What a visitor is told, with no detail that belongs in the log only.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::Batch(inner) => return inner.reason(),
+            Self::Timeout
+            | Self::PostgresPool(deadpool_postgres::PoolError::Timeout(_))
+            | Self::RedisPool(deadpool_redis::PoolError::Timeout(_)) => return Reason::TimedOut,
+            Self::WriterGone => return Reason::NotAcceptingWrites,
+            Self::WriterPanicked(_) => return Reason::WriterPanicked,
+            Self::MissingTotal => return Reason::TotalMissing,
+            Self::CacheMismatch(_) => return Reason::ReadBackWrong,
+            Self::Template(_) => return Reason::PageNotRendered,
+            _ => {}
+        }
+        if let Some(kind) = self.io_error_kind() {
+            return match kind {
+                io::ErrorKind::ConnectionRefused => Reason::ConnectionRefused,
+                io::ErrorKind::TimedOut => Reason::TimedOut,
+                io::ErrorKind::NotFound => Reason::HostNotFound,
+                _ => Reason::ConnectionLost,
+            };
+        }
+        if let Some(code) = self.sql_state() {
+            return match code {
+                "28P01" | "28000" => Reason::AuthenticationFailed,
+                "3D000" => Reason::NoSuchDatabase,
+                "57014" => Reason::TimedOut,
+                "55P03" => Reason::LockTimedOut,
+                "53300" => Reason::TooManyConnections,
+                "57P01" | "57P02" | "57P03" => Reason::ShuttingDown,
+                code if code.starts_with("08") => Reason::ConnectionLost,
+                _ => Reason::QueryFailed,
+            };
+        }
+        if let Some(redis) = self.redis_error() {
+            return if redis.is_timeout() {
+                Reason::TimedOut
+            } else if redis.is_connection_refusal() {
+                Reason::ConnectionRefused
+            } else if redis.is_io_error() || redis.is_unrecoverable_error() {
+                Reason::ConnectionLost
+            } else {
+                Reason::CommandFailed
+            };
+        }
+        match self.postgres_error() {
+            Some(error) if error.is_closed() => Reason::ConnectionLost,
+            Some(_) => Reason::UnexpectedAnswer,
+            None => Reason::NotReachable,
+        }
     }
 
     fn causes(&self) -> impl Iterator<Item = &(dyn StdError + 'static)> {
@@ -185,13 +269,16 @@ impl Error {
             .find_map(|cause| cause.downcast_ref::<tokio_postgres::Error>())
     }
 
-    fn db_error(&self) -> Option<&tokio_postgres::error::DbError> {
-        self.causes().find_map(|cause| {
-            cause
-                .downcast_ref::<tokio_postgres::Error>()
-                .and_then(tokio_postgres::Error::as_db_error)
-                .or_else(|| cause.downcast_ref::<tokio_postgres::error::DbError>())
-        })
+    /// The SQLSTATE PostgreSQL answered with, if it answered with an error.
+    fn sql_state(&self) -> Option<&str> {
+        self.causes()
+            .find_map(|cause| {
+                cause
+                    .downcast_ref::<tokio_postgres::Error>()
+                    .and_then(tokio_postgres::Error::as_db_error)
+                    .or_else(|| cause.downcast_ref::<tokio_postgres::error::DbError>())
+            })
+            .map(|db| db.code().code())
     }
 
     fn redis_error(&self) -> Option<&RedisError> {
@@ -211,17 +298,21 @@ fn is_pool_wrapper(cause: &(dyn StdError + 'static)) -> bool {
     )
 }
 
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
-        if self.is_store_fault() {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn error_response(&self) -> HttpResponse {
-        log::error!("request failed: {}", self.chain());
-        error_page(self.status_code(), self.reason())
+    #[test]
+    fn a_writer_panic_reads_as_a_bug_not_as_a_store_outage() {
+        let failed = Error::Batch(Arc::new(Error::WriterPanicked(
+            "index out of bounds".into(),
+        )));
+        assert!(failed.is_bug());
+        assert!(!failed.is_outage());
+        assert_eq!(failed.reason(), Reason::WriterPanicked);
+
+        let stopping = Error::Batch(Arc::new(Error::WriterGone));
+        assert!(!stopping.is_bug());
+        assert!(stopping.is_outage());
     }
 }

@@ -8,21 +8,24 @@
 //! - [`stores`]: PostgreSQL and Redis, their pools and every query and command.
 //! - [`config`], [`error`], [`error_page`], [`locale`], [`access_log`], [`shutdown`],
 //!   [`origin`], [`metrics`], [`logging`].
+//!
+//! Modules are public where `main` or the integration tests reach into them;
+//! the rest are the crate's own.
 
 pub mod access_log;
 pub mod access_total;
 pub mod config;
 pub mod error;
-pub mod error_page;
+pub(crate) mod error_page;
 pub mod healthcheck;
-pub mod locale;
+pub(crate) mod locale;
 pub mod logging;
 pub mod metrics;
 pub mod middleware;
-pub mod origin;
-pub mod routes;
+pub(crate) mod origin;
+pub(crate) mod routes;
 pub mod shutdown;
 pub mod startup;
-pub mod store_health;
+pub(crate) mod store_health;
 pub mod stores;
-pub mod usecases;
+pub(crate) mod usecases;

@@ -20,7 +20,6 @@ fn main() -> ExitCode {
         eprintln!("tally: .env: {error}");
         return ExitCode::from(EXIT_USAGE);
     }
-    forget_empty_settings();
     let settings = match Settings::try_parse() {
         Ok(settings) => settings,
         Err(help) if !help.use_stderr() => {
@@ -38,18 +37,6 @@ fn main() -> ExitCode {
     }
     logging::init(settings.log_filter(), settings.log_format());
     actix_web::rt::System::new().block_on(serve(settings))
-}
-
-/// Unsets each setting's variable that is set but empty, so it takes its default
-/// (compose files pass `NAME: ${NAME:-}`). Done before any thread starts, as
-/// changing the environment requires.
-fn forget_empty_settings() {
-    for (var, _) in Settings::variables() {
-        if std::env::var_os(&var).is_some_and(|value| value.is_empty()) {
-            // SAFETY: `main` has started no thread yet.
-            unsafe { std::env::remove_var(&var) }
-        }
-    }
 }
 
 async fn serve(settings: Settings) -> ExitCode {

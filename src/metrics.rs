@@ -8,10 +8,13 @@
 
 use std::time::Duration;
 
+use actix_web::http::StatusCode;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+use crate::error::Reason;
 
 /// Latency buckets, in seconds: from a fast cache call to the store timeout and beyond.
 const LATENCY: &[f64] = &[
@@ -141,11 +144,11 @@ impl Metrics {
         }
     }
 
-    /// One answered request: its route pattern (not its path: the label stays
-    /// bounded), its status and how long it took.
-    pub fn request(&self, route: &str, status: u16, took: Duration) {
+    /// One answered request: its route (not its path: the label stays bounded), its
+    /// status and how long it took.
+    pub fn request(&self, route: &str, status: StatusCode, took: Duration) {
         self.requests
-            .with_label_values(&[route, &status.to_string()])
+            .with_label_values(&[route, status.as_str()])
             .observe(took.as_secs_f64());
     }
 
@@ -153,21 +156,15 @@ impl Metrics {
         self.views.inc();
     }
 
-    /// One call to `store`: how long it took and, if it failed, the kind of failure.
-    pub fn store_call(&self, store: &str, failure: Option<&str>, took: Duration) {
-        let outcome = if failure.is_some() { "error" } else { "ok" };
-        self.store_calls
-            .with_label_values(&[store, outcome])
-            .observe(took.as_secs_f64());
-        if let Some(kind) = failure {
-            self.store_errors
-                .with_label_values(&[store, &label(kind)])
-                .inc();
+    /// The metrics of one store's calls, resolved once for it.
+    pub fn store(&self, store: &'static str) -> StoreMetrics {
+        StoreMetrics {
+            store,
+            up: self.store_up.with_label_values(&[store]),
+            ok: self.store_calls.with_label_values(&[store, "ok"]),
+            failed: self.store_calls.with_label_values(&[store, "error"]),
+            errors: self.store_errors.clone(),
         }
-    }
-
-    pub fn store_state(&self, store: &str, up: bool) {
-        self.store_up.with_label_values(&[store]).set(up.into());
     }
 
     /// One committed batch of `size` views that took `took`.
@@ -202,10 +199,31 @@ impl Metrics {
     }
 }
 
-/// A failure's reason ("timed out") as a label value ("timed_out").
-fn label(reason: &str) -> String {
-    reason
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+/// One store's state, call latency and errors.
+#[derive(Clone)]
+pub struct StoreMetrics {
+    store: &'static str,
+    up: IntGauge,
+    ok: Histogram,
+    failed: Histogram,
+    errors: IntCounterVec,
+}
+
+impl StoreMetrics {
+    /// One call: how long it took and, if it failed, why.
+    pub fn call(&self, failure: Option<Reason>, took: Duration) {
+        match failure {
+            None => self.ok.observe(took.as_secs_f64()),
+            Some(reason) => {
+                self.failed.observe(took.as_secs_f64());
+                self.errors
+                    .with_label_values(&[self.store, reason.label()])
+                    .inc();
+            }
+        }
+    }
+
+    pub fn state(&self, up: bool) {
+        self.up.set(up.into());
+    }
 }

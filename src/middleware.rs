@@ -8,28 +8,34 @@
 //!   plus `Connection: close` while the instance drains, so clients reconnect to
 //!   another one.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_web::HttpResponse;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::error_page::error_page;
+use crate::error_page::{Message, Refusal, error_page};
+use crate::locale::Language;
 use crate::logging;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
 /// The header a request's id travels in, in and out.
-const REQUEST_ID: &str = "x-request-id";
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Paths asked for several times a second by machines: logged at debug only.
 const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// What a page view did, left on its answer by the handler for the request line.
+/// Where request lines are logged.
+const REQUEST_LOG: &str = "tally::request";
+
+/// What a page view did, for its request line.
 #[derive(Debug, Clone, Copy)]
 pub struct ViewSummary {
     pub visits: Option<i64>,
@@ -38,36 +44,48 @@ pub struct ViewSummary {
     pub postgres: Duration,
 }
 
+impl ViewSummary {
+    /// Leaves the summary on the page's answer for [`trace`]'s line, when that line
+    /// is logged at all.
+    pub fn attach(self, response: &mut HttpResponse) {
+        if log::log_enabled!(target: REQUEST_LOG, log::Level::Info) {
+            response.extensions_mut().insert(self);
+        }
+    }
+}
+
 /// Gives the request its id, then logs and counts it once answered.
 pub async fn trace(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id: Arc<str> = request
+    let given = request
         .headers()
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| is_request_id(id))
-        .map_or_else(
-            || uuid::Uuid::new_v4().simple().to_string().into(),
-            Into::into,
-        );
+        .get(&REQUEST_ID)
+        .filter(|value| is_request_id(value.as_bytes()))
+        .cloned();
+    let id = given.unwrap_or_else(|| {
+        let made = uuid::Uuid::new_v4().simple().to_string();
+        HeaderValue::from_str(&made).expect("hex digits make a header value")
+    });
+    let text: Arc<str> = id.to_str().unwrap_or_default().into();
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
     let started = Instant::now();
-    logging::in_request(Arc::clone(&id), async move {
+    logging::in_request(text, async move {
         let mut response = next.call(request).await?;
         let took = started.elapsed();
-        if let Ok(value) = HeaderValue::from_str(&id) {
-            response
-                .headers_mut()
-                .insert(HeaderName::from_static(REQUEST_ID), value);
-        }
-        let route = response
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        response.headers_mut().insert(REQUEST_ID, id);
         if let Some(metrics) = metrics {
-            metrics.request(&route, response.status().as_u16(), took);
+            let request = response.request();
+            let pattern = request
+                .match_name()
+                .map(Cow::Borrowed)
+                .or_else(|| request.match_pattern().map(Cow::Owned));
+            metrics.request(
+                pattern.as_deref().unwrap_or("unmatched"),
+                response.status(),
+                took,
+            );
         }
         log_request(&response, took);
         Ok(response)
@@ -82,10 +100,10 @@ fn millis(took: Duration) -> f64 {
 
 /// An id from elsewhere is kept only if it is short and plain, so it is safe in a
 /// log line and a header.
-fn is_request_id(id: &str) -> bool {
+fn is_request_id(id: &[u8]) -> bool {
     (1..=128).contains(&id.len())
         && id
-            .bytes()
+            .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
@@ -94,27 +112,29 @@ fn is_request_id(id: &str) -> bool {
 fn log_request<B>(response: &ServiceResponse<B>, took: Duration) {
     let request = response.request();
     let (method, path) = (request.method().as_str(), request.path());
-    let status = response.status().as_u16();
-    let ms = millis(took);
     let level = if PROBES.contains(&path) {
         log::Level::Debug
     } else {
         log::Level::Info
     };
-    let target = "tally::request";
+    if !log::log_enabled!(target: REQUEST_LOG, level) {
+        return;
+    }
+    let status = response.status().as_u16();
+    let ms = millis(took);
     match response.response().extensions().get::<ViewSummary>() {
         Some(view) => {
             let shown =
                 |n: Option<i64>| n.map_or_else(|| "unavailable".to_owned(), |n| n.to_string());
             let (redis_ms, postgres_ms) = (millis(view.redis), millis(view.postgres));
-            log::log!(target: target, level,
+            log::log!(target: REQUEST_LOG, level,
                 method, path, status, duration_ms = ms,
                 visits = view.visits, access_total = view.access_total,
                 redis_ms, postgres_ms;
                 "{method} {path} {status} {ms:.1}ms view visits={} total={} redis={redis_ms:.1}ms postgres={postgres_ms:.1}ms",
                 shown(view.visits), shown(view.access_total));
         }
-        None => log::log!(target: target, level,
+        None => log::log!(target: REQUEST_LOG, level,
             method, path, status, duration_ms = ms;
             "{method} {path} {status} {ms:.1}ms"),
     }
@@ -128,15 +148,27 @@ pub const MAX_HEADERS_TOTAL: usize = 32 * 1024;
 pub const MAX_BODY: u64 = 4 * 1024;
 
 /// No inline script or style, nothing from elsewhere, no framing.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const SECURITY_HEADERS: [(&str, &str); 5] = [
-    ("content-security-policy", CONTENT_SECURITY_POLICY),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "same-origin"),
-    ("cross-origin-opener-policy", "same-origin"),
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    ),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
 ];
 
 /// Refuses an oversized request, or passes it on; marks whatever comes back.
@@ -147,20 +179,22 @@ pub async fn guard(
     let draining = request
         .app_data::<web::Data<Shutdown>>()
         .is_some_and(|shutdown| shutdown.is_requested());
-    let mut response = if let Some((status, message)) = refusal(&request) {
-        log::warn!("refused {} {}: {message}", request.method(), request.path());
+    let mut response = if let Some(refusal) = refusal(&request) {
+        log::warn!(
+            "refused {} {}: {refusal:?}",
+            request.method(),
+            request.path()
+        );
         let (request, _) = request.into_parts();
-        ServiceResponse::new(request, error_page(status, message)).map_into_right_body()
+        let page = error_page(Message::Refused(refusal), Language::of(&request));
+        ServiceResponse::new(request, page).map_into_right_body()
     } else {
         // Handlers turn their errors into responses, so an `Err` here is actix's own.
         next.call(request).await?.map_into_left_body()
     };
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
+        headers.insert(name, value);
     }
     if draining {
         response
@@ -171,35 +205,23 @@ pub async fn guard(
     Ok(response)
 }
 
-fn refusal(request: &ServiceRequest) -> Option<(StatusCode, &'static str)> {
+fn refusal(request: &ServiceRequest) -> Option<Refusal> {
     let headers = request.headers();
     let mut total = 0;
     for (name, value) in headers {
         let line = name.as_str().len() + value.len();
         total += line + 4;
         if line > MAX_HEADER_LINE || total > MAX_HEADERS_TOTAL {
-            return Some((
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "The request's headers are too large.",
-            ));
+            return Some(Refusal::HeadersTooLarge);
         }
     }
     if headers.contains_key(header::TRANSFER_ENCODING) {
-        return Some((
-            StatusCode::LENGTH_REQUIRED,
-            "Send a body with a Content-Length, or none.",
-        ));
+        return Some(Refusal::LengthRequired);
     }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .unwrap_or(0);
-    if declared > MAX_BODY {
-        return Some((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The request's body is too large.",
-        ));
-    }
-    None
+    (declared > MAX_BODY).then_some(Refusal::BodyTooLarge)
 }

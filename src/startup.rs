@@ -1,6 +1,8 @@
-//! Assembling and running Tally. [`Application::build`] is the only way to start an
-//! instance: `main` and every test call it, so they cannot drift. Every route is in
-//! [`configure`]; what wraps them is in [`crate::middleware`].
+//! Starting, running and stopping Tally. [`Application::build`] is the only way to
+//! start an instance: `main` and every test call it, so they cannot drift. It owns
+//! start-up whole: waiting for each store with backoff, the schema, the access
+//! total's check, the writer and the stores' health, then listening. Every route is
+//! in [`configure`]; what wraps them is in [`crate::middleware`].
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -10,14 +12,21 @@ use actix_files::{Files, NamedFile};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, FromRequest, Handler, HttpServer, Resource, Responder, guard, web};
+use futures_util::FutureExt;
+use futures_util::future::join;
+use tokio::time::{Instant, sleep, timeout};
 
+use crate::access_total::AccessTotal;
 use crate::config::Settings;
+use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::middleware;
 use crate::routes;
 use crate::shutdown::Shutdown;
-use crate::stores::StartupError;
-use crate::usecases::Tally;
+use crate::store_health::StoreHealth;
+use crate::stores::postgres::Postgres;
+use crate::stores::redis::Redis;
+use crate::usecases::{RECENT_LIMIT, Tally};
 
 /// How long a client has to send its request head before it gets a 408.
 const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,8 +34,23 @@ const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Why an instance did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("giving up: {0}")]
-    Stores(#[from] StartupError),
+    #[error("giving up: {store} at {addr} refused us: {cause}")]
+    Refused {
+        store: &'static str,
+        addr: String,
+        cause: String,
+    },
+    #[error("giving up: {store} at {addr} did not answer within {budget:?}: {cause}")]
+    GaveUp {
+        store: &'static str,
+        addr: String,
+        budget: Duration,
+        cause: String,
+    },
+    #[error("giving up: postgres: schema not brought up to date: {0}")]
+    Schema(String),
+    #[error("giving up: postgres: the access total could not be checked: {0}")]
+    Total(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -59,7 +83,7 @@ impl Application {
         );
         let metrics = Metrics::new();
         let tally = tokio::select! {
-            tally = Tally::start(settings, metrics.clone()) => tally?,
+            tally = start(settings, metrics.clone()) => tally?,
             () = shutdown.requested() => return Err(BuildError::Stopped),
         };
         let listen_error = |source| BuildError::Listen {
@@ -125,6 +149,111 @@ impl Application {
     }
 }
 
+/// Waits for both stores (each with backoff, within the start-up budget), brings
+/// the schema up to date, checks the access total against the log, and starts the
+/// access log writer and the stores' health probes.
+async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildError> {
+    let postgres = Postgres::new(settings);
+    let redis = Redis::new(settings);
+    let (postgres_ready, redis_ready) = join(
+        wait_for("postgres", settings.database_addr(), settings, async || {
+            postgres.ping().await
+        }),
+        wait_for("redis", settings.redis_addr(), settings, async || {
+            redis.ping().await
+        }),
+    )
+    .await;
+    postgres_ready.and(redis_ready)?;
+    let applied = postgres
+        .migrate()
+        .await
+        .map_err(|e| BuildError::Schema(e.chain()))?;
+    log::info!(
+        "schema up to date ({} migration(s) applied now)",
+        applied.len()
+    );
+    let access_total = AccessTotal::start(
+        postgres.clone(),
+        redis.clone(),
+        settings.batch_max(),
+        RECENT_LIMIT,
+        metrics.clone(),
+    );
+    access_total
+        .check()
+        .await
+        .map_err(|e| BuildError::Total(e.chain()))?;
+    let timeout = settings.store_timeout();
+    let postgres_health = StoreHealth::watch("postgres", timeout, metrics.store("postgres"), {
+        let postgres = postgres.clone();
+        move || {
+            let postgres = postgres.clone();
+            async move { postgres.ping().await }.boxed()
+        }
+    });
+    let redis_health = StoreHealth::watch("redis", timeout, metrics.store("redis"), {
+        let redis = redis.clone();
+        move || {
+            let redis = redis.clone();
+            async move { redis.ping().await }.boxed()
+        }
+    });
+    Ok(Tally {
+        postgres,
+        redis,
+        access_total,
+        postgres_health,
+        redis_health,
+        metrics,
+        instance: settings.instance_name(),
+    })
+}
+
+/// Tries `attempt` with exponential backoff (250 ms doubling to 5 s) until it
+/// succeeds, fails for good, or the start-up budget is spent; each try has the
+/// store timeout. Each failed try logs one line.
+async fn wait_for(
+    store: &'static str,
+    addr: String,
+    settings: &Settings,
+    attempt: impl AsyncFn() -> Result<()>,
+) -> Result<(), BuildError> {
+    let budget = settings.startup_budget();
+    let deadline = Instant::now() + budget;
+    let mut delay = Duration::from_millis(250);
+    let mut number = 0;
+    loop {
+        number += 1;
+        let tried = timeout(settings.store_timeout(), attempt())
+            .await
+            .unwrap_or(Err(crate::error::Error::Timeout));
+        let error = match tried {
+            Ok(()) => {
+                log::info!("{store} ready at {addr} (attempt {number})");
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        let cause = error.chain();
+        if error.is_permanent() {
+            return Err(BuildError::Refused { store, addr, cause });
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(BuildError::GaveUp {
+                store,
+                addr,
+                budget,
+                cause,
+            });
+        }
+        log::warn!("{store} not ready at {addr} (attempt {number}): {cause}");
+        sleep(delay.min(left)).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// The HTTP server on `listener`, not yet awaited.
 fn serve(
     listener: TcpListener,
@@ -137,6 +266,7 @@ fn serve(
     let tally = web::Data::new(tally);
     let metrics = web::Data::new(metrics);
     let shutdown = web::Data::new(shutdown);
+    let recent_lists = web::Data::new(routes::RecentLists::default());
     let static_dir = static_dir.to_path_buf();
     let server = HttpServer::new(move || {
         let static_dir = static_dir.clone();
@@ -144,8 +274,8 @@ fn serve(
             .app_data(tally.clone())
             .app_data(metrics.clone())
             .app_data(shutdown.clone())
+            .app_data(recent_lists.clone())
             .wrap(from_fn(middleware::guard))
-            .wrap(from_fn(crate::error_page::localize))
             .wrap(from_fn(middleware::trace))
             .configure(move |cfg| configure(cfg, &static_dir))
     })
@@ -158,16 +288,19 @@ fn serve(
     Ok(server)
 }
 
-/// Every route Tally answers.
+/// Every route Tally answers. Each resource is named by its path, which the
+/// metrics label requests with.
 pub fn configure(cfg: &mut web::ServiceConfig, static_dir: &Path) {
     let favicon = static_dir.join("favicon.svg");
     cfg.service(
         web::resource("/")
+            .name("/")
             .route(web::get().to(routes::index))
             .default_service(web::to(routes::method_not_allowed("GET"))),
     )
     .service(
         web::resource("/reset")
+            .name("/reset")
             .route(web::post().to(routes::reset))
             .default_service(web::to(routes::method_not_allowed("POST"))),
     )
@@ -201,6 +334,7 @@ where
     F::Output: Responder + 'static,
 {
     web::resource(path)
+        .name(path)
         .route(
             web::route()
                 .guard(guard::Any(guard::Get()).or(guard::Head()))

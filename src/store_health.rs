@@ -1,22 +1,26 @@
-//! Whether each store is working: the one place that notices a store going down and
-//! coming back, says so in the log (once each way, not once per request), and
-//! answers "up or down?" for `/readyz` and `/api/stats`.
+//! Whether each store is working, and the one way Tally calls it.
 //!
-//! Every call to a store reports its outcome here ([`StoreHealth::observe`]), which
-//! also feeds the store's metrics (state, call latency, errors by kind). A
-//! background probe, started with the [`StoreHealth`] that owns it and stopped when
-//! it is dropped, asks the store every [`PROBE_EVERY`], so the state stays current
-//! (and a dead connection is noticed) while nobody visits.
+//! Every call to a store goes through its [`StoreHealth::call`]: bounded by the
+//! store timeout (or an earlier deadline), timed, and its outcome reported here.
+//! This is the one place that notices a store going down and coming back, says so
+//! in the log (once each way, not once per request), feeds the store's metrics
+//! (state, call latency, errors by reason) and answers "up or down?" for `/readyz`
+//! and `/api/stats`. A background probe, started with the [`StoreHealth`] that owns
+//! it and stopped when it is dropped, asks the store every [`PROBE_EVERY`], so the
+//! state stays current (and a dead connection is noticed) while nobody visits.
+//!
+//! A bug in Tally ([`Error::is_bug`]) is no store's outcome: it changes no state.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout_at};
 
 use crate::error::{Error, Result};
-use crate::metrics::Metrics;
+use crate::metrics::StoreMetrics;
 
 /// How often the probe asks its store.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -24,7 +28,13 @@ pub const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long the same error from a store goes unrepeated in the log.
 const REPEAT_ERROR_AFTER: Duration = Duration::from_secs(60);
 
-/// One store's health, and the probe that keeps it current.
+/// A store's answer and how long it took to come.
+pub struct Timed<T> {
+    pub result: Result<T>,
+    pub elapsed: Duration,
+}
+
+/// One store's health, the limit on its calls, and the probe that keeps it current.
 pub struct StoreHealth {
     state: Arc<State>,
     probe: JoinHandle<()>,
@@ -32,7 +42,8 @@ pub struct StoreHealth {
 
 struct State {
     store: &'static str,
-    metrics: Metrics,
+    timeout: Duration,
+    metrics: StoreMetrics,
     up: AtomicBool,
     /// The last "answered with an error" logged and when, so a store that keeps
     /// answering with the same error is logged once a minute, not once a request.
@@ -40,16 +51,18 @@ struct State {
 }
 
 impl StoreHealth {
-    /// Starts watching `store` (taken to be up: start-up has just reached it) with
-    /// `probe`, one call of it every [`PROBE_EVERY`].
+    /// Starts watching `store` (taken to be up: start-up has just reached it), each
+    /// call bounded by `timeout`, with `probe` called every [`PROBE_EVERY`].
     pub fn watch(
         store: &'static str,
-        metrics: Metrics,
+        timeout: Duration,
+        metrics: StoreMetrics,
         probe: impl Fn() -> BoxFuture<'static, Result<()>> + Send + 'static,
     ) -> Self {
-        metrics.store_state(store, true);
+        metrics.state(true);
         let state = Arc::new(State {
             store,
+            timeout,
             metrics,
             up: AtomicBool::new(true),
             last_error: Mutex::default(),
@@ -61,17 +74,29 @@ impl StoreHealth {
             ticks.tick().await;
             loop {
                 ticks.tick().await;
-                let started = Instant::now();
-                let outcome = probe().await;
-                watched.observe(outcome.as_ref().err(), started.elapsed());
+                watched.call(watched.deadline(), probe()).await;
             }
         });
         Self { state, probe }
     }
 
-    /// Notes the outcome of a call to the store, and how long it took.
-    pub fn observe<T>(&self, outcome: &Result<T>, took: Duration) {
-        self.state.observe(outcome.as_ref().err(), took);
+    /// When a call to the store starting now must have answered.
+    pub fn deadline(&self) -> Instant {
+        self.state.deadline()
+    }
+
+    /// Calls the store within the store timeout; reports the outcome.
+    pub async fn call<T>(&self, call: impl Future<Output = Result<T>>) -> Timed<T> {
+        self.state.call(self.deadline(), call).await
+    }
+
+    /// Calls the store by `deadline`; reports the outcome.
+    pub async fn call_by<T>(
+        &self,
+        deadline: Instant,
+        call: impl Future<Output = Result<T>>,
+    ) -> Timed<T> {
+        self.state.call(deadline, call).await
     }
 
     pub fn is_up(&self) -> bool {
@@ -86,14 +111,31 @@ impl Drop for StoreHealth {
 }
 
 impl State {
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
+    async fn call<T>(&self, deadline: Instant, call: impl Future<Output = Result<T>>) -> Timed<T> {
+        let started = Instant::now();
+        let result = timeout_at(deadline, call)
+            .await
+            .unwrap_or(Err(Error::Timeout));
+        let elapsed = started.elapsed();
+        self.observe(result.as_ref().err(), elapsed);
+        Timed { result, elapsed }
+    }
+
     fn observe(&self, error: Option<&Error>, took: Duration) {
-        let store = self.store;
-        self.metrics
-            .store_call(store, error.map(Error::reason), took);
         let Some(error) = error else {
+            self.metrics.call(None, took);
             self.now_up();
             return;
         };
+        if error.is_bug() {
+            return;
+        }
+        self.metrics.call(Some(error.reason()), took);
+        let store = self.store;
         let full = error.chain();
         // The chain starts with the store's name, which the line already gives.
         let chain = full
@@ -103,7 +145,7 @@ impl State {
             .to_owned();
         if error.is_outage() {
             if self.up.swap(false, Ordering::SeqCst) {
-                self.metrics.store_state(store, false);
+                self.metrics.state(false);
                 log::warn!("{store}: down: {chain}");
             } else {
                 log::debug!("{store}: still down: {chain}");
@@ -112,7 +154,10 @@ impl State {
         }
         // It answered, so it is up, but with an error worth an operator's eyes.
         self.now_up();
-        let mut last = self.last_error();
+        let mut last = self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match last.as_ref() {
             Some((logged, at)) if *logged == chain && at.elapsed() < REPEAT_ERROR_AFTER => {
                 log::debug!("{store}: answered with an error again: {chain}");
@@ -126,14 +171,8 @@ impl State {
 
     fn now_up(&self) {
         if !self.up.swap(true, Ordering::SeqCst) {
-            self.metrics.store_state(self.store, true);
+            self.metrics.state(true);
             log::info!("{}: up again", self.store);
         }
-    }
-
-    fn last_error(&self) -> std::sync::MutexGuard<'_, Option<(String, Instant)>> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }

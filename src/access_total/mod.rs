@@ -4,9 +4,9 @@
 //! - **Written** by [`writer`], which appends each view's row and raises the total in
 //!   the same transaction, so a view gets its own exact total and no view ever
 //!   counts the log.
-//! - **Cached** in Redis by [`cache`], which `/api/stats` reads first (cache-aside):
-//!   the writer raises the cached copy after every commit, through the hook it is
-//!   started with.
+//! - **Cached** in Redis by [`cache`], which `/api/stats` reads first (cache-aside,
+//!   [`AccessTotal::cached`], then [`AccessTotal::from_database`]): the writer raises
+//!   the cached copy after every commit, through the hook it is started with.
 //! - **Repaired** here: a totals row that is missing, or disagrees with the log, is
 //!   rebuilt from the log (at start-up, and whenever a view finds it missing), with
 //!   one WARN line.
@@ -25,19 +25,10 @@ pub use writer::Recorded;
 use crate::access_log::NewAccess;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::stores::postgres::{Postgres, Rebuilt};
+use crate::stores::postgres::{Postgres, Rebuilt, Total};
 use crate::stores::redis::Redis;
 use cache::Cache;
 use writer::Writer;
-
-/// Where a read of the total found it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// The cached copy in Redis.
-    Cache,
-    /// PostgreSQL (the cache missed, or could not be trusted).
-    Database,
-}
 
 /// The access total: the writer, the cached copy, and the database behind both.
 pub struct AccessTotal {
@@ -58,7 +49,7 @@ impl AccessTotal {
         let cache = Arc::new(Cache::new(redis));
         let raise = {
             let cache = Arc::clone(&cache);
-            move |total: &crate::stores::postgres::Total, committed_at: Instant| {
+            move |total: &Total, committed_at: Instant| {
                 // Noted before any view of the batch is answered, so this instance
                 // never serves a cached copy below what it has shown.
                 cache.shown(total);
@@ -95,23 +86,22 @@ impl AccessTotal {
     }
 
     /// Appends a view's row; answers its exact total once committed and the cached
-    /// copy raised, or fails by `deadline`.
+    /// copy raised, or fails by `deadline` (the writer gives up on its batch then).
     pub async fn record(&self, access: NewAccess, deadline: Instant) -> Result<Recorded> {
-        let recorded = timeout_at(deadline, self.writer.record(access, deadline))
-            .await
-            .map_err(|_| Error::Timeout)??;
+        let recorded = self.writer.record(access, deadline).await?;
         // The cached copy holds this view before the page shows it (or the deadline
         // passes: the watermark still keeps this instance from serving less).
         let _ = timeout_at(deadline, recorded.after_commit()).await;
         Ok(recorded)
     }
 
-    /// The total as `/api/stats` reads it: the cached copy if it can be trusted,
-    /// else PostgreSQL, which then fills the cache.
-    pub async fn read(&self) -> Result<(i64, Source)> {
-        if let Ok(Some(total)) = self.cache.get().await {
-            return Ok((total, Source::Cache));
-        }
+    /// The cached copy of the total, when one can be trusted (`None`: a miss).
+    pub async fn cached(&self) -> Result<Option<i64>> {
+        self.cache.get().await
+    }
+
+    /// The total as PostgreSQL has it, which then fills the cache.
+    pub async fn from_database(&self) -> Result<i64> {
         let asked = Instant::now();
         let total = match self.postgres.total().await {
             Err(Error::MissingTotal) => {
@@ -124,7 +114,7 @@ impl AccessTotal {
         if let Err(error) = self.cache.raise(&total, asked).await {
             log::debug!("redis: cached access total not filled: {}", error.chain());
         }
-        Ok((total.total, Source::Database))
+        Ok(total.total)
     }
 }
 

@@ -12,7 +12,8 @@
 //! the server and rolled back, never left to commit later. A connection that broke
 //! before COMMIT was sent (a restart, `pg_terminate_backend`, a failover) is replaced
 //! and the batch tried once more, since nothing of it was written. The task never
-//! ends while the process lives: a panic fails its batch and the writer carries on.
+//! ends while the process lives: a panic (a bug) fails its batch, logged and
+//! answered as a bug, and the writer carries on.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -99,8 +100,8 @@ impl Writer {
         self.queue
             .send(pending)
             .await
-            .map_err(|_| Error::WriterStopped)?;
-        answer.await.map_err(|_| Error::WriterStopped)?
+            .map_err(|_| Error::WriterGone)?;
+        answer.await.map_err(|_| Error::WriterGone)?
     }
 }
 
@@ -144,12 +145,12 @@ impl Task {
                 Ok(Ok(Err(error))) => fail(&mut batch, error),
                 Ok(Err(_elapsed)) => fail(&mut batch, Error::Timeout),
                 Err(panic) => {
+                    let message = panic_message(panic.as_ref()).to_owned();
                     log::error!(
-                        "postgres: the access log writer panicked ({}); its batch failed, it carries on",
-                        panic_message(panic.as_ref())
+                        "bug: the access log writer panicked ({message}); its batch failed, it carries on"
                     );
                     self.connection = None;
-                    fail(&mut batch, Error::WriterStopped);
+                    fail(&mut batch, Error::WriterPanicked(message));
                 }
             }
         }
@@ -157,7 +158,7 @@ impl Task {
 
     /// Writes one batch: on the kept connection, or a fresh one in its place.
     async fn write(&mut self, batch: &[Pending], deadline: Instant) -> Result<Written> {
-        let accesses: Vec<NewAccess> = batch.iter().map(|p| p.access.clone()).collect();
+        let accesses = || batch.iter().map(|pending| &pending.access);
         let mut tries = 0;
         loop {
             tries += 1;
@@ -169,7 +170,7 @@ impl Task {
                     self.postgres.writer_connection().await?
                 }
             };
-            match postgres::append(&connection, &accesses, self.recent_limit).await {
+            match postgres::append(&connection, accesses(), self.recent_limit).await {
                 Ok(appended) => {
                     if Instant::now() >= deadline {
                         // Too late for the views: closing the connection rolls it back.

@@ -20,7 +20,11 @@ struct StoreCheck {
 }
 
 fn check(store: &'static str, timed: Timed<()>) -> HttpResponse {
-    let error = timed.result.as_ref().err().map(|error| error.reason());
+    let error = timed
+        .result
+        .as_ref()
+        .err()
+        .map(|error| error.reason().as_str());
     let status = if error.is_none() {
         StatusCode::OK
     } else {
@@ -77,8 +81,9 @@ pub async fn readyz(tally: web::Data<Tally>, shutdown: web::Data<Shutdown>) -> H
 pub async fn metrics(tally: web::Data<Tally>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .insert_header(actix_web::http::header::CacheControl(vec![
-            actix_web::http::header::CacheDirective::NoStore,
-        ]))
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        ))
         .body(tally.report())
 }

@@ -1,122 +1,172 @@
 //! `GET /`: one page view, shown as two numbers side by side, in the visitor's
 //! language (see [`crate::locale`]).
 
-use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use askama::filters::HtmlSafeOutput;
 
 use crate::access_log::Access;
-use crate::error::Result;
-use crate::locale::{DateTime, Language, Texts};
+use crate::error::{Error, Reason};
+use crate::error_page::{Message, error_page};
+use crate::locale::{Language, Locale, Texts};
 use crate::middleware::ViewSummary;
-use crate::usecases::{Tally, Timed, View};
+use crate::usecases::{Tally, Timed};
 
 #[derive(Template)]
 #[template(path = "index.html")]
-pub struct IndexPage<'a> {
-    pub t: &'static Texts,
-    pub language: Language,
-    pub visits: Card,
-    pub access_total: Card,
-    /// The newest accesses; `None` when PostgreSQL could not be read.
-    pub recent: Option<Vec<Row<'a>>>,
+struct IndexPage<'a> {
+    t: &'static Texts,
+    language: Language,
+    visits: Card,
+    access_total: Card,
+    /// The list of the newest accesses; `None` when PostgreSQL could not be read.
+    recent: Option<Arc<str>>,
     /// Whether the page follows a reset, and says so.
-    pub reset_notice: bool,
+    reset_notice: bool,
     /// The instance that served the page.
-    pub served_by: &'a str,
+    served_by: &'a str,
 }
 
-/// One store's number on the page.
-pub struct Card {
+/// One store's number on the page, and its state in a sentence.
+struct Card {
     /// The number, or `None` when the store could not give it.
-    pub value: Option<i64>,
-    /// The store's state in a sentence: how long it took, or why it gave no number.
-    pub state: String,
+    value: Option<i64>,
+    store: &'static str,
+    took: Duration,
+    /// Why there is no number.
+    failure: Option<Failure>,
+    /// What the store did, said when it gave the number.
+    did: Did,
+}
+
+#[derive(Clone, Copy)]
+enum Did {
+    Answer,
+    Commit,
+}
+
+#[derive(Clone, Copy)]
+enum Failure {
+    Down(Reason),
+    Error(Reason),
+    Bug(Reason),
 }
 
 impl Card {
-    fn new<T>(
-        timed: &Timed<T>,
-        number: impl Fn(&T) -> i64,
-        store: &str,
-        answered_in: fn(&str) -> String,
-        t: &Texts,
-    ) -> Self {
-        let took = t.milliseconds(timed.elapsed);
-        match &timed.result {
-            Ok(answer) => Self {
-                value: Some(number(answer)),
-                state: answered_in(&took),
-            },
-            Err(error) => {
-                let reason = t.translate(error.reason());
-                Self {
-                    value: None,
-                    state: if error.is_outage() {
-                        (t.store_down)(store, reason, &took)
-                    } else {
-                        (t.store_error)(store, reason)
-                    },
-                }
+    fn new<T>(timed: &Timed<T>, number: impl Fn(&T) -> i64, store: &'static str, did: Did) -> Self {
+        let failure = timed.result.as_ref().err().map(|error| {
+            let reason = error.reason();
+            if error.is_bug() {
+                Failure::Bug(reason)
+            } else if error.is_outage() {
+                Failure::Down(reason)
+            } else {
+                Failure::Error(reason)
             }
+        });
+        Self {
+            value: timed.result.as_ref().ok().map(number),
+            store,
+            took: timed.elapsed,
+            failure,
+            did,
         }
+    }
+
+    /// The store's state in a sentence: how long it took, or why it gave no number.
+    /// Its words are all Tally's own, written as they are.
+    fn state(&self, t: &'static Texts) -> HtmlSafeOutput<impl fmt::Display> {
+        let (store, took) = (self.store, t.millis(self.took));
+        HtmlSafeOutput(fmt::from_fn(move |f| match self.failure {
+            None => match self.did {
+                Did::Answer => (t.answered_in)(f, took),
+                Did::Commit => (t.committed_in)(f, took),
+            },
+            Some(Failure::Down(reason)) => (t.store_down)(f, (store, (t.reason)(reason), took)),
+            Some(Failure::Error(reason)) => (t.store_error)(f, (store, (t.reason)(reason))),
+            Some(Failure::Bug(reason)) => (t.bug)(f, (store, (t.reason)(reason))),
+        }))
     }
 }
 
-/// One access in the recent list.
-pub struct Row<'a> {
-    /// RFC 3339, for `<time datetime>`.
-    pub at: &'a str,
-    pub date: String,
-    pub clock: String,
-    /// The whole user agent, for the row's `title`.
-    pub agent: &'a str,
-    /// The browser as people name it, or the whole agent.
-    pub browser: Cow<'a, str>,
+#[derive(Template)]
+#[template(path = "recent.html")]
+struct RecentList<'a> {
+    t: &'static Texts,
+    recent: &'a [Access],
 }
 
-impl<'a> Row<'a> {
-    fn new(access: &'a Access, t: &Texts) -> Self {
-        let (date, clock) = match DateTime::parse_utc(&access.at) {
-            Some(at) => ((t.date)(&at), (t.clock)(&at)),
-            None => (access.at_text.clone(), String::new()),
+/// The recent list, rendered once per batch of views and language: every view of a
+/// batch shows the same newest accesses, so the others reuse what the first made.
+#[derive(Default)]
+pub struct RecentLists {
+    /// Per language, the last batch's list.
+    last: [Mutex<Option<Rendered>>; Locale::ALL.len()],
+}
+
+/// A batch's accesses (kept, so the batch is told by its `Arc`) and their list.
+type Rendered = (Arc<[Access]>, Arc<str>);
+
+impl RecentLists {
+    fn html(&self, recent: &Arc<[Access]>, language: Language) -> askama::Result<Arc<str>> {
+        let slot = &self.last[language.locale as usize];
+        let cached = slot.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some((shown, html)) = cached
+            && Arc::ptr_eq(&shown, recent)
+        {
+            return Ok(html);
+        }
+        let list = RecentList {
+            t: language.texts(),
+            recent,
         };
-        Self {
-            at: &access.at,
-            date,
-            clock,
-            agent: &access.user_agent,
-            browser: short_agent(&access.user_agent, t),
-        }
+        let html: Arc<str> = list.render()?.into();
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((Arc::clone(recent), Arc::clone(&html)));
+        Ok(html)
     }
 }
 
-impl<'a> IndexPage<'a> {
-    fn new(view: &'a View, language: Language, reset_notice: bool, served_by: &'a str) -> Self {
-        let t = language.texts();
-        Self {
-            t,
-            language,
-            visits: Card::new(&view.visits, |visits| *visits, "Redis", t.answered_in, t),
-            access_total: Card::new(
-                &view.access,
-                |recorded| recorded.total,
-                "PostgreSQL",
-                t.committed_in,
-                t,
-            ),
-            recent: view.access.result.as_ref().ok().map(|recorded| {
-                recorded
-                    .recent
-                    .iter()
-                    .map(|access| Row::new(access, t))
-                    .collect()
-            }),
-            reset_notice,
-            served_by,
-        }
+/// How the recent list shows one access.
+impl Access {
+    /// RFC 3339 to the second, for `<time datetime>`.
+    fn datetime(&self) -> HtmlSafeOutput<impl fmt::Display> {
+        let at = self.at;
+        HtmlSafeOutput(fmt::from_fn(move |f| {
+            let (hour, minute, second) = at.to_hms();
+            let month = u8::from(at.month());
+            write!(
+                f,
+                "{:04}-{month:02}-{:02}T{hour:02}:{minute:02}:{second:02}Z",
+                at.year(),
+                at.day()
+            )
+        }))
+    }
+
+    fn date(&self, t: &Texts) -> impl fmt::Display {
+        Texts::say(t.date, self.at)
+    }
+
+    fn clock(&self, t: &Texts) -> impl fmt::Display {
+        Texts::say(t.clock, self.at)
+    }
+
+    /// The browser as people name it, or the whole agent (escaped: it is the request's).
+    fn browser(&self, t: &'static Texts) -> impl fmt::Display {
+        let agent = self.user_agent.as_str();
+        fmt::from_fn(move |f| match short_agent(agent) {
+            Some((browser, version, Some(system))) => {
+                write!(f, "{browser} {version} {} {system}", t.browser_on)
+            }
+            Some((browser, version, None)) => write!(f, "{browser} {version}"),
+            None => f.write_str(agent),
+        })
     }
 }
 
@@ -125,32 +175,59 @@ pub async fn index(
     request: HttpRequest,
     language: Language,
     tally: web::Data<Tally>,
-) -> Result<HttpResponse> {
+    lists: web::Data<RecentLists>,
+) -> HttpResponse {
     let user_agent = request
         .headers()
         .get(header::USER_AGENT)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .map(|value| String::from_utf8_lossy(value.as_bytes()))
         .unwrap_or_default();
     let view = tally.count_view(request.path(), &user_agent).await;
-    let page = IndexPage::new(
-        &view,
+    let recent = match &view.access.result {
+        Ok(recorded) => match lists.html(&recorded.recent, language) {
+            Ok(html) => Some(html),
+            Err(error) => return not_rendered(error.into(), language),
+        },
+        Err(_) => None,
+    };
+    let page = IndexPage {
+        t: language.texts(),
         language,
-        after_reset(request.query_string()),
-        tally.instance(),
-    );
+        visits: Card::new(&view.visits, |visits| *visits, "Redis", Did::Answer),
+        access_total: Card::new(
+            &view.access,
+            |recorded| recorded.total,
+            "PostgreSQL",
+            Did::Commit,
+        ),
+        recent,
+        reset_notice: after_reset(request.query_string()),
+        served_by: tally.instance(),
+    };
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(error) => return not_rendered(error.into(), language),
+    };
     let mut response = HttpResponse::Ok()
         .content_type(ContentType::html())
-        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .insert_header((header::CONTENT_LANGUAGE, page.t.tag))
         .insert_header((header::VARY, HeaderValue::from_static("Accept-Language")))
-        .body(page.render()?);
-    response.extensions_mut().insert(ViewSummary {
+        .body(html);
+    ViewSummary {
         visits: page.visits.value,
         access_total: page.access_total.value,
         redis: view.visits.elapsed,
         postgres: view.access.elapsed,
-    });
-    Ok(response)
+    }
+    .attach(&mut response);
+    response
+}
+
+/// The answer when the page could not be rendered: a bug in Tally.
+fn not_rendered(error: Error, language: Language) -> HttpResponse {
+    log::error!("page not rendered: {}", error.chain());
+    error_page(Message::failed(&error), language)
 }
 
 /// Whether the query string is a reset's redirect (`reset=1`), which the page notes.
@@ -158,10 +235,11 @@ fn after_reset(query: &str) -> bool {
     query.split('&').any(|pair| pair == "reset=1")
 }
 
-/// A user agent as people recognise it ("Firefox 128 on Windows", "Firefox 128 no
-/// Windows"), for the recent list; the row keeps the full text in its `title`.
-/// Agents it does not recognise (curl, scripts) are shown whole.
-fn short_agent<'a>(agent: &'a str, t: &Texts) -> Cow<'a, str> {
+/// A user agent as people recognise it: the browser, its major version and the
+/// system ("Firefox", "128", "Windows"), for the recent list; the row keeps the full
+/// text in its `title`. `None` for agents it does not recognise (curl, scripts),
+/// which are shown whole.
+fn short_agent(agent: &str) -> Option<(&'static str, &str, Option<&'static str>)> {
     // In this order: Edge and Opera also say "Chrome/", and every Chrome says "Safari/".
     const BROWSERS: [(&str, &str); 9] = [
         ("Edg/", "Edge"),
@@ -184,25 +262,32 @@ fn short_agent<'a>(agent: &'a str, t: &Texts) -> Cow<'a, str> {
         ("Linux", "Linux"),
     ];
     if !agent.starts_with("Mozilla/") {
-        return Cow::Borrowed(agent);
+        return None;
     }
-    let Some((name, version)) = BROWSERS.iter().find_map(|(token, name)| {
+    let (name, version) = BROWSERS.iter().find_map(|(token, name)| {
         let (_, rest) = agent.split_once(token)?;
-        let major: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        (!major.is_empty()).then_some((name, major))
-    }) else {
-        return Cow::Borrowed(agent);
-    };
-    match SYSTEMS.iter().find(|(token, _)| agent.contains(token)) {
-        Some((_, system)) => Cow::Owned((t.browser_on)(&format!("{name} {version}"), system)),
-        None => Cow::Owned(format!("{name} {version}")),
-    }
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        (digits > 0).then_some((*name, &rest[..digits]))
+    })?;
+    let system = SYSTEMS
+        .iter()
+        .find(|(token, _)| agent.contains(token))
+        .map(|(_, system)| *system);
+    Some((name, version, system))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::short_agent;
-    use crate::locale::{EN, PT_BR};
+    use crate::access_log::Access;
+    use crate::locale::{EN, PT_BR, Texts};
+
+    fn shown(agent: &str, t: &'static Texts) -> String {
+        let access = Access {
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            user_agent: agent.to_owned(),
+        };
+        access.browser(t).to_string()
+    }
 
     #[test]
     fn browsers_are_named_with_their_major_version_and_system() {
@@ -228,7 +313,7 @@ mod tests {
                 "Chrome 130 on Android",
             ),
         ] {
-            assert_eq!(short_agent(agent, &EN), short, "{agent}");
+            assert_eq!(shown(agent, &EN), short, "{agent}");
         }
     }
 
@@ -236,7 +321,7 @@ mod tests {
     fn the_system_is_joined_in_the_pages_language() {
         let firefox =
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
-        assert_eq!(short_agent(firefox, &PT_BR), "Firefox 128 no Windows");
+        assert_eq!(shown(firefox, &PT_BR), "Firefox 128 no Windows");
     }
 
     #[test]
@@ -248,8 +333,8 @@ mod tests {
             "Mozilla/5.0 (compatible; Bot/2.1)",
             "<script>",
         ] {
-            assert_eq!(short_agent(agent, &EN), agent);
-            assert_eq!(short_agent(agent, &PT_BR), agent);
+            assert_eq!(shown(agent, &EN), agent);
+            assert_eq!(shown(agent, &PT_BR), agent);
         }
     }
 }

@@ -12,23 +12,24 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 
 pub use checks::{cache, db, healthz, metrics, readyz};
-pub use index::index;
+pub use index::{RecentLists, index};
 pub use reset::reset;
 pub use stats::stats;
 
 use crate::error_page::{Message, error_page};
+use crate::locale::Language;
 
 /// Anything no route matches.
-pub async fn not_found() -> HttpResponse {
-    error_page(StatusCode::NOT_FOUND, Message::NoPage)
+pub async fn not_found(language: Language) -> HttpResponse {
+    error_page(Message::NoPage, language)
 }
 
 /// For a known path asked with the wrong method.
 pub fn method_not_allowed(
     allow: &'static str,
-) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
-    move || {
-        let mut response = error_page(StatusCode::METHOD_NOT_ALLOWED, Message::OnlyAnswers(allow));
+) -> impl Fn(Language) -> std::future::Ready<HttpResponse> + Clone {
+    move |language| {
+        let mut response = error_page(Message::OnlyAnswers(allow), language);
         response
             .headers_mut()
             .insert(header::ALLOW, header::HeaderValue::from_static(allow));
@@ -39,7 +40,10 @@ pub fn method_not_allowed(
 /// The JSON body of an API or check answer, with its status.
 fn json(status: StatusCode, body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+        .insert_header((
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        ))
         .json(body)
 }
 

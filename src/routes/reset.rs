@@ -1,11 +1,9 @@
 //! `POST /reset`: the visit counter back to zero; the access log stays. A language
 //! chosen on the page (`/reset?lang=pt-BR`, the form's action) is kept in the redirect.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error::Result;
 use crate::error_page::{Message, error_page};
 use crate::locale::Language;
 use crate::origin::is_cross_origin;
@@ -17,7 +15,7 @@ pub async fn reset(
     request: HttpRequest,
     language: Language,
     tally: web::Data<Tally>,
-) -> Result<HttpResponse> {
+) -> HttpResponse {
     let text = |name| {
         request
             .headers()
@@ -31,10 +29,12 @@ pub async fn reset(
         host,
     ) {
         log::warn!("reset refused: cross-origin request");
-        return Ok(error_page(StatusCode::FORBIDDEN, Message::CrossOriginReset));
+        return error_page(Message::CrossOriginReset, language);
     }
-    tally.reset().await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, language.after_reset()))
-        .finish())
+    match tally.reset().await {
+        Ok(()) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, language.after_reset()))
+            .finish(),
+        Err(error) => error_page(Message::failed(&error), language),
+    }
 }

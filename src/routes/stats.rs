@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::{json, state_word};
-use crate::access_total::Source;
+use crate::usecases::Source;
 use crate::usecases::Tally;
 
 #[derive(Serialize)]

@@ -1,5 +1,19 @@
 //! The two stores, one module each, and what they share: closing a connection
-//! whose call was cut short, and waiting for a store at start-up.
+//! whose call was cut short.
+//!
+//! How long a store may take is the store timeout (`STORE_TIMEOUT_MS`), and one
+//! place applies it to Tally's calls: [`crate::store_health::StoreHealth::call`]
+//! (the access log writer gets the same limit as each view's deadline). What is
+//! set here from the same setting is a back-stop, for what runs outside such a
+//! call (start-up's attempts, the cached total raised after a commit) and for a
+//! store that stalls in a way the caller's timer cannot see:
+//!
+//! - the pools' `wait`, `create` and `recycle` timeouts, and tokio-postgres's
+//!   `connect_timeout`;
+//! - redis-rs's connection and response timeouts;
+//! - PostgreSQL's own `statement_timeout` and `lock_timeout` on every connection
+//!   (`idle_in_transaction_session_timeout` at five times it), so the server ends a
+//!   statement Tally stopped waiting for even when the cancel request is lost.
 
 pub mod postgres;
 pub mod redis;
@@ -7,9 +21,7 @@ pub mod redis;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep, timeout};
-
-use crate::error::Result;
+use tokio::time::timeout;
 
 /// How long a cancel request for a cut-short PostgreSQL call may take.
 const CANCEL_LIMIT: Duration = Duration::from_secs(2);
@@ -78,70 +90,5 @@ impl<C: Detach> Drop for Guarded<C> {
         if let Some(connection) = self.0.take() {
             connection.detach();
         }
-    }
-}
-
-/// Why start-up gave up on a store.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("{store} at {addr} refused us: {cause}")]
-    Refused {
-        store: &'static str,
-        addr: String,
-        cause: String,
-    },
-    #[error("{store} at {addr} did not answer within {budget:?}: {cause}")]
-    GaveUp {
-        store: &'static str,
-        addr: String,
-        budget: Duration,
-        cause: String,
-    },
-    #[error("postgres: schema not brought up to date: {0}")]
-    Schema(String),
-    #[error("postgres: the access total could not be checked: {0}")]
-    Total(String),
-}
-
-/// Tries `attempt` with exponential backoff (250 ms doubling to 5 s) until it
-/// succeeds, fails for good, or `budget` is spent. Each failed try logs one line.
-pub async fn wait_for(
-    store: &'static str,
-    addr: &str,
-    budget: Duration,
-    mut attempt: impl AsyncFnMut() -> Result<()>,
-) -> Result<(), StartupError> {
-    let deadline = Instant::now() + budget;
-    let mut delay = Duration::from_millis(250);
-    let mut number = 0;
-    loop {
-        number += 1;
-        let error = match attempt().await {
-            Ok(()) => {
-                log::info!("{store} ready at {addr} (attempt {number})");
-                return Ok(());
-            }
-            Err(error) => error,
-        };
-        let cause = error.chain();
-        if error.is_permanent() {
-            return Err(StartupError::Refused {
-                store,
-                addr: addr.to_owned(),
-                cause,
-            });
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(StartupError::GaveUp {
-                store,
-                addr: addr.to_owned(),
-                budget,
-                cause,
-            });
-        }
-        log::warn!("{store} not ready at {addr} (attempt {number}): {cause}");
-        sleep(delay.min(left)).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }

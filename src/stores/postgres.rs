@@ -1,18 +1,14 @@
-//! PostgreSQL: the durable access log. The pools, start-up readiness, the schema,
-//! and every query Tally runs there.
-//!
-//! Every connection carries `statement_timeout` and `lock_timeout` equal to the
-//! store timeout, so the server itself ends any statement Tally has stopped waiting
-//! for, even when the cancel request Tally sends cannot reach it.
+//! PostgreSQL: the durable access log. The pools, the schema, and every query
+//! Tally runs there. Calls are bounded by their caller; see [`crate::stores`] for
+//! the back-stops.
 
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio::time::timeout;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
-use super::{Guarded, StartupError, wait_for};
+use super::Guarded;
 use crate::access_log::{Access, NewAccess};
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -42,11 +38,7 @@ const APPEND: &str = "
     RETURNING total, epoch::text";
 
 /// The newest accesses, newest first (in the writer's transaction, its own rows too).
-const RECENT: &str = "
-    SELECT to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-           to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'),
-           user_agent
-    FROM access_log ORDER BY id DESC LIMIT $1";
+const RECENT: &str = "SELECT accessed_at, user_agent FROM access_log ORDER BY id DESC LIMIT $1";
 
 const TOTAL: &str = "SELECT total, epoch::text FROM access_totals WHERE id = 1";
 
@@ -73,15 +65,13 @@ pub struct Rebuilt {
     pub now: i64,
 }
 
-/// The access log's connection pools, with every call bounded by the store timeout.
+/// The access log's connection pools.
 #[derive(Clone)]
 pub struct Postgres {
     readers: Pool,
     /// The access log writer's own connection, so that it never waits for the
     /// readers' pool and the readers never wait for it.
     writer: Pool,
-    timeout: Duration,
-    addr: String,
 }
 
 impl Postgres {
@@ -126,18 +116,7 @@ impl Postgres {
         Self {
             readers: pool(settings.pg_pool_size(), "tally"),
             writer: pool(1, "tally-writer"),
-            timeout,
-            addr: settings.database_addr(),
         }
-    }
-
-    /// `host:port`, safe to log.
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
-    pub fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     /// Connections checked out of the readers' pool and of the writer's.
@@ -149,11 +128,6 @@ impl Postgres {
         (in_use(&self.readers), in_use(&self.writer))
     }
 
-    /// Waits until PostgreSQL answers a query, as start-up does.
-    pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
-        wait_for("postgres", &self.addr, budget, async || self.ping().await).await
-    }
-
     /// The writer's connection: closed, and its statement cancelled, if the call
     /// using it is cut short. (Checkouts are boxed: the pool's connect future is
     /// large, and every future awaiting it inline would carry and copy it.)
@@ -161,18 +135,13 @@ impl Postgres {
         Ok(Guarded::new(Box::pin(self.writer.get()).await?))
     }
 
-    /// Runs `call` on a reader connection within the store timeout; a connection
-    /// whose call is cut short is closed rather than reused.
+    /// Runs `call` on a reader connection; a connection whose call is cut short is
+    /// closed rather than reused.
     async fn on_reader<T>(&self, call: impl AsyncFnOnce(&Object) -> Result<T>) -> Result<T> {
-        let work = async {
-            let connection = Guarded::new(Box::pin(self.readers.get()).await?);
-            let value = call(&connection).await?;
-            connection.release();
-            Ok(value)
-        };
-        timeout(self.timeout, work)
-            .await
-            .map_err(|_| Error::Timeout)?
+        let connection = Guarded::new(Box::pin(self.readers.get()).await?);
+        let value = call(&connection).await?;
+        connection.release();
+        Ok(value)
     }
 
     /// Asks for `SELECT 1`.
@@ -290,13 +259,12 @@ impl Postgres {
 /// caller closes the connection.
 pub async fn append(
     client: &Object,
-    accesses: &[NewAccess],
+    accesses: impl Iterator<Item = &NewAccess>,
     recent_limit: i64,
 ) -> Result<Appended> {
     let append = client.prepare_cached(APPEND).await?;
     let recent = client.prepare_cached(RECENT).await?;
     let (paths, agents): (Vec<&str>, Vec<&str>) = accesses
-        .iter()
         .map(|access| (access.path.as_str(), access.user_agent.as_str()))
         .unzip();
     let append_params: [&(dyn ToSql + Sync); 2] = [&paths, &agents];
@@ -324,8 +292,7 @@ pub async fn append(
         .map(|row| {
             Ok(Access {
                 at: row.try_get(0)?,
-                at_text: row.try_get(1)?,
-                user_agent: row.try_get(2)?,
+                user_agent: row.try_get(1)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -11,16 +11,23 @@ use std::time::Duration;
 use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, FromRedisValue};
 use deadpool_redis::{Connection, Manager, Pool, Runtime};
-use tokio::time::timeout;
 
-use super::{Guarded, StartupError, wait_for};
+use super::Guarded;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 
+/// The visit counter's key, after the key prefix.
+pub const VISITS: &str = "visits";
+
+/// The key of the cached access total of the database epoch `epoch`, after the key prefix.
+pub fn cached_total_key(epoch: &str) -> String {
+    format!("access_total:{epoch}")
+}
+
 /// Sets the key to ARGV[1], expiring in ARGV[2] ms, unless it already holds at least
 /// that: totals only grow, so a fill carrying an older total never moves the cached
-/// one back past a raise carrying a newer one. (Sent with `EVAL`: Redis keeps the
-/// compiled script, and it runs once per committed batch, not per view.)
+/// one back past a raise carrying a newer one. (Sent by its SHA1 with `EVALSHA`,
+/// loaded again when Redis has forgotten it: once per committed batch, not per view.)
 const RAISE_TO: &str = "
     local current = tonumber(redis.call('GET', KEYS[1]))
     local candidate = tonumber(ARGV[1])
@@ -30,20 +37,23 @@ const RAISE_TO: &str = "
     end
     return 0";
 
-/// Connections the pool may hold: calls share one (see [`Redis::run`]); the rest
-/// only cover two calls racing to replace a retired one.
-const POOL_SIZE: usize = 4;
+/// Connections the pool may hold besides one per thread that calls Redis (see
+/// [`Redis::run`]): they cover calls racing to replace a retired one.
+const SPARE_CONNECTIONS: usize = 4;
 
-/// The Redis pool, with every call bounded by the store timeout.
+/// The Redis pool, and the commands Tally sends there. Calls are bounded by their
+/// caller ([`crate::store_health::StoreHealth::call`]); see [`crate::stores`] for
+/// the back-stops.
 #[derive(Clone)]
 pub struct Redis {
     pool: Pool,
-    /// The connection calls share; see [`Redis::run`].
-    shared: Arc<Mutex<Option<Shared>>>,
+    /// The connections calls share, one per thread; see [`Redis::run`].
+    shared: Arc<Mutex<Vec<Shared>>>,
     next_id: Arc<AtomicU64>,
-    timeout: Duration,
-    addr: String,
     prefix: String,
+    /// `INCR` of the visit counter, built once: every page view sends it.
+    count_visit: redis::Cmd,
+    raise_to: Arc<redis::Script>,
 }
 
 impl Redis {
@@ -55,38 +65,34 @@ impl Redis {
             .set_response_timeout(Some(timeout));
         let manager = Manager::new_with_config(settings.redis(), connection)
             .expect("a parsed Redis address always makes a manager");
+        // One shared connection for each of actix's workers (one per core), and
+        // for the main thread's writer and probes.
+        let threads = std::thread::available_parallelism().map_or(1, usize::from) + 1;
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(threads + SPARE_CONNECTIONS)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(timeout))
             .create_timeout(Some(timeout))
             .recycle_timeout(Some(timeout))
             .build()
             .expect("a pool with a runtime always builds");
+        let prefix = settings.redis_key_prefix().to_owned();
+        let mut count_visit = redis::cmd("INCR");
+        count_visit.arg(format!("{prefix}{VISITS}"));
         Self {
             pool,
             shared: Arc::default(),
             next_id: Arc::default(),
-            timeout,
-            addr: settings.redis_addr(),
-            prefix: settings.redis_key_prefix().to_owned(),
+            prefix,
+            count_visit,
+            raise_to: Arc::new(redis::Script::new(RAISE_TO)),
         }
-    }
-
-    /// `host:port`, safe to log.
-    pub fn addr(&self) -> &str {
-        &self.addr
     }
 
     /// Connections checked out of the pool (the shared one among them).
     pub fn connections_in_use(&self) -> usize {
         let status = self.pool.status();
         status.size.saturating_sub(status.available)
-    }
-
-    /// Waits until Redis answers `PING`, as start-up does.
-    pub async fn wait_until_ready(&self, budget: Duration) -> Result<(), StartupError> {
-        wait_for("redis", &self.addr, budget, async || self.ping().await).await
     }
 
     fn key(&self, name: &str) -> String {
@@ -101,42 +107,48 @@ impl Redis {
 
     /// Counts one visit; answers the counter after it.
     pub async fn count_visit(&self) -> Result<i64> {
-        self.run(redis::cmd("INCR").arg(self.key("visits"))).await
+        self.run(&self.count_visit).await
     }
 
     /// Sets the visit counter back to zero.
     pub async fn reset_visits(&self) -> Result<()> {
-        self.run(redis::cmd("SET").arg(self.key("visits")).arg(0))
+        self.run(redis::cmd("SET").arg(self.key(VISITS)).arg(0))
             .await
     }
 
     /// The visit counter (0 before the first visit).
     pub async fn visits(&self) -> Result<i64> {
-        let visits: Option<i64> = self.run(redis::cmd("GET").arg(self.key("visits"))).await?;
+        let visits: Option<i64> = self.run(redis::cmd("GET").arg(self.key(VISITS))).await?;
         Ok(visits.unwrap_or(0))
     }
 
     /// The cached access total of `epoch`, if one is cached.
     pub async fn cached_total(&self, epoch: &str) -> Result<Option<i64>> {
-        let key = self.key(&format!("access_total:{epoch}"));
+        let key = self.key(&cached_total_key(epoch));
         self.run(redis::cmd("GET").arg(key)).await
     }
 
     /// Raises the cached access total of `epoch` to `total`, to expire after `ttl`,
     /// unless it already holds at least that.
     pub async fn raise_cached_total(&self, epoch: &str, total: i64, ttl: Duration) -> Result<()> {
-        let key = self.key(&format!("access_total:{epoch}"));
+        let key = self.key(&cached_total_key(epoch));
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let _: i64 = self
-            .run(
-                redis::cmd("EVAL")
-                    .arg(RAISE_TO)
-                    .arg(1)
-                    .arg(key)
-                    .arg(total)
-                    .arg(ttl_ms),
-            )
-            .await?;
+        let sent = |command: &str, script: &str| {
+            let mut call = redis::cmd(command);
+            call.arg(script).arg(1).arg(&key).arg(total).arg(ttl_ms);
+            call
+        };
+        match self
+            .run::<i64>(&sent("EVALSHA", self.raise_to.get_hash()))
+            .await
+        {
+            Err(Error::Redis(error)) if error.code() == Some("NOSCRIPT") => {
+                self.run::<i64>(&sent("EVAL", RAISE_TO)).await?;
+            }
+            raised => {
+                raised?;
+            }
+        }
         Ok(())
     }
 
@@ -162,12 +174,14 @@ impl Redis {
         }
     }
 
-    /// Runs `command` within the store timeout on the connection every call shares.
+    /// Runs `command` on the connection every call on this thread shares.
     ///
     /// A Redis connection from this pool is multiplexed: concurrent commands are
-    /// pipelined on it. So calls share one checked-out connection instead of
-    /// checking one out each, which would cost every call a `PING` round trip
-    /// (deadpool-redis verifies a connection on every checkout). A call that fails
+    /// pipelined on it. So the calls of a thread share one checked-out connection
+    /// instead of checking one out each, which would cost every call a `PING` round
+    /// trip (deadpool-redis verifies a connection on every checkout). One per thread:
+    /// the connection's own task runs on the thread that opened it, so a command
+    /// and its answer never wait for another thread to wake up. A call that fails
     /// on the connection, times out or is cancelled retires it (closed, not
     /// returned to the pool), and the next call checks out a fresh one.
     ///
@@ -175,55 +189,59 @@ impl Redis {
     /// then fails before it is sent, and only then is it tried again on a fresh
     /// connection; a command that may have reached Redis (an `INCR`) never is.
     async fn run<T: FromRedisValue>(&self, command: &redis::Cmd) -> Result<T> {
-        let work = async {
-            let mut retried = false;
-            loop {
-                let (id, mut connection) = self.shared_connection().await?;
-                let retire = RetireOnDrop {
-                    redis: self,
-                    id: Some(id),
-                };
-                match sent(command.query_async(&mut connection)).await {
-                    Sent::Answered(Ok(value)) => {
+        let mut retried = false;
+        loop {
+            let (id, mut connection) = self.shared_connection().await?;
+            let retire = RetireOnDrop {
+                redis: self,
+                id: Some(id),
+            };
+            match sent(command.query_async(&mut connection)).await {
+                Sent::Answered(Ok(value)) => {
+                    retire.disarm();
+                    return Ok(value);
+                }
+                Sent::Answered(Err(error)) => {
+                    if !error.is_outage() {
+                        // Redis answered with an error: the connection is fine.
                         retire.disarm();
-                        return Ok(value);
                     }
-                    Sent::Answered(Err(error)) => {
-                        if !error.is_outage() {
-                            // Redis answered with an error: the connection is fine.
-                            retire.disarm();
-                        }
-                        return Err(error);
-                    }
-                    Sent::Never(error) if retried => return Err(error),
-                    Sent::Never(_) => {
-                        drop(retire);
-                        retried = true;
-                    }
+                    return Err(error);
+                }
+                Sent::Never(error) if retried => return Err(error),
+                Sent::Never(_) => {
+                    drop(retire);
+                    retried = true;
                 }
             }
-        };
-        timeout(self.timeout, work)
-            .await
-            .map_err(|_| Error::Timeout)?
+        }
     }
 
     /// The shared connection, checked out of the pool when there is none.
     async fn shared_connection(&self) -> Result<(u64, MultiplexedConnection)> {
-        if let Some(shared) = self.slot().as_ref() {
+        let thread = std::thread::current().id();
+        let mine = |shared: &Shared| shared.thread == thread;
+        if let Some(shared) = self.shared().iter().find(|shared| mine(shared)) {
             return Ok((shared.id, shared.connection.clone()));
         }
         let connection = Box::pin(self.pool.get()).await?;
-        let mut slot = self.slot();
-        let shared = slot.get_or_insert_with(|| Shared {
+        let mut all = self.shared();
+        if let Some(shared) = all.iter().find(|shared| mine(shared)) {
+            // Another call on this thread got there first; this checkout goes back.
+            return Ok((shared.id, shared.connection.clone()));
+        }
+        let shared = Shared {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            thread,
             connection: (*connection).clone(),
             _checkout: Guarded::new(connection),
-        });
-        Ok((shared.id, shared.connection.clone()))
+        };
+        let found = (shared.id, shared.connection.clone());
+        all.push(shared);
+        Ok(found)
     }
 
-    fn slot(&self) -> MutexGuard<'_, Option<Shared>> {
+    fn shared(&self) -> MutexGuard<'_, Vec<Shared>> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -256,9 +274,10 @@ async fn sent<T>(command: impl Future<Output = redis::RedisResult<T>>) -> Sent<T
     .await
 }
 
-/// The connection the calls share, and the checkout that holds it from the pool.
+/// The connection a thread's calls share, and the checkout that holds it from the pool.
 struct Shared {
     id: u64,
+    thread: std::thread::ThreadId,
     connection: MultiplexedConnection,
     /// Dropping it closes the connection rather than returning it to the pool.
     _checkout: Guarded<Connection>,
@@ -280,9 +299,9 @@ impl RetireOnDrop<'_> {
 impl Drop for RetireOnDrop<'_> {
     fn drop(&mut self) {
         let Some(id) = self.id else { return };
-        let mut slot = self.redis.slot();
-        if slot.as_ref().is_some_and(|shared| shared.id == id) {
-            *slot = None;
+        let mut all = self.redis.shared();
+        if let Some(at) = all.iter().position(|shared| shared.id == id) {
+            all.swap_remove(at);
             // Idle connections opened before the failure are as suspect as the
             // shared one; checking each of them would cost the next call its time.
             drop(self.redis.pool.retain(|_, _| false));

@@ -1,6 +1,6 @@
 //! The stores asked on demand (`/db`, `/cache`), and what readiness reports of them.
 
-use super::{Tally, Timed, timed};
+use super::{Tally, Timed};
 
 /// Each store's state as its health knows it (no store is asked).
 pub struct Readiness {
@@ -11,17 +11,12 @@ pub struct Readiness {
 impl Tally {
     /// Asks PostgreSQL for `SELECT 1`.
     pub async fn check_postgres(&self) -> Timed<()> {
-        let checked = timed(self.postgres.ping()).await;
-        self.postgres_health
-            .observe(&checked.result, checked.elapsed);
-        checked
+        self.postgres_health.call(self.postgres.ping()).await
     }
 
     /// Writes a test key to Redis and reads it back.
     pub async fn check_redis(&self) -> Timed<()> {
-        let checked = timed(self.redis.check()).await;
-        self.redis_health.observe(&checked.result, checked.elapsed);
-        checked
+        self.redis_health.call(self.redis.check()).await
     }
 
     /// Each store's last known state, for `/readyz`: it costs no store call, so a

@@ -3,9 +3,8 @@
 //! own number, never the other one or the page.
 
 use futures_util::future::join;
-use tokio::time::Instant;
 
-use super::{Tally, Timed, timed};
+use super::{Tally, Timed};
 use crate::access_log::NewAccess;
 use crate::access_total::Recorded;
 
@@ -20,15 +19,14 @@ pub struct View {
 impl Tally {
     /// Counts one view of `path` by `user_agent` in both stores, within the store timeout.
     pub async fn count_view(&self, path: &str, user_agent: &str) -> View {
-        let deadline = Instant::now() + self.store_timeout;
+        let deadline = self.postgres_health.deadline();
         let access = NewAccess::new(path, user_agent);
         let (visits, access) = join(
-            timed(self.redis.count_visit()),
-            timed(self.access_total.record(access, deadline)),
+            self.redis_health.call(self.redis.count_visit()),
+            self.postgres_health
+                .call_by(deadline, self.access_total.record(access, deadline)),
         )
         .await;
-        self.redis_health.observe(&visits.result, visits.elapsed);
-        self.postgres_health.observe(&access.result, access.elapsed);
         self.metrics.view();
         View { visits, access }
     }

@@ -1,10 +1,18 @@
 //! The stats: both numbers without counting a view. The access total is read
-//! cache-aside (see [`crate::access_total`]).
+//! cache-aside (see [`crate::access_total`]): Redis first, PostgreSQL on a miss.
 
 use futures_util::future::join;
 
-use super::{Tally, timed};
-use crate::access_total::Source;
+use super::Tally;
+
+/// Where a read of the total found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The cached copy in Redis.
+    Cache,
+    /// PostgreSQL (the cache missed, or could not be trusted).
+    Database,
+}
 
 /// The numbers as `/api/stats` reports them.
 pub struct Stats {
@@ -19,27 +27,34 @@ pub struct Stats {
 }
 
 impl Tally {
-    /// Reads the visit counter and the access total, at once.
+    /// Reads the visit counter and the cached total at once, then PostgreSQL's total
+    /// if the cache missed.
     pub async fn stats(&self) -> Stats {
-        let (visits, total) =
-            join(timed(self.redis.visits()), timed(self.access_total.read())).await;
-        self.redis_health.observe(&visits.result, visits.elapsed);
-        let postgres_up = match &total.result {
+        let (visits, cached) = join(
+            self.redis_health.call(self.redis.visits()),
+            self.redis_health.call(self.access_total.cached()),
+        )
+        .await;
+        let (total, postgres_up) = match cached.result {
             // A cache hit did not ask PostgreSQL: its probe knows.
-            Ok((_, Source::Cache)) => self.postgres_health.is_up(),
+            Ok(Some(total)) => (Some((total, Source::Cache)), self.postgres_health.is_up()),
             _ => {
-                self.postgres_health.observe(&total.result, total.elapsed);
-                total.result.is_ok()
+                let read = self
+                    .postgres_health
+                    .call(self.access_total.from_database())
+                    .await;
+                let up = read.result.is_ok();
+                (read.result.ok().map(|total| (total, Source::Database)), up)
             }
         };
-        let (visits, total) = (visits.result, total.result);
-        self.metrics.cache(matches!(total, Ok((_, Source::Cache))));
+        self.metrics
+            .cache(matches!(total, Some((_, Source::Cache))));
         Stats {
-            redis_up: visits.is_ok(),
-            visits: visits.ok(),
-            access_total: total.as_ref().ok().map(|(total, _)| *total),
+            redis_up: visits.result.is_ok(),
+            visits: visits.result.ok(),
+            access_total: total.map(|(total, _)| total),
             postgres_up,
-            source: total.ok().map(|(_, source)| source),
+            source: total.map(|(_, source)| source),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! instance drains.
 
 use crate::helpers::TestApp;
+use tally::stores::redis::VISITS;
 
 #[tokio::test]
 async fn every_check_answers_200_when_both_stores_are_up() {
@@ -42,7 +43,7 @@ async fn the_cache_check_leaves_the_counter_alone() {
         assert_eq!(app.get("/cache").await.status(), 200);
     }
 
-    assert_eq!(app.ns.redis_get("visits").await.as_deref(), Some("1"));
+    assert_eq!(app.ns.redis_get(VISITS).await.as_deref(), Some("1"));
 }
 
 #[tokio::test]

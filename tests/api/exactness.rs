@@ -1,6 +1,7 @@
 //! Exact numbers: concurrent views across instances, restarts, migrations.
 
 use std::collections::BTreeSet;
+use tally::stores::redis::VISITS;
 
 use tally::stores::postgres::{Postgres, migration_versions};
 
@@ -32,7 +33,7 @@ async fn concurrent_views_across_two_instances_are_exact() {
     assert_eq!(visits, expected, "every view saw its own counter value");
     assert_eq!(totals, expected, "every view saw its own access total");
     assert_eq!(ns.log_rows().await, views as i64);
-    assert_eq!(ns.redis_get("visits").await, Some(views.to_string()));
+    assert_eq!(ns.redis_get(VISITS).await, Some(views.to_string()));
     let agents: i64 = ns
         .postgres()
         .await
@@ -184,7 +185,7 @@ async fn views_stay_exact_across_three_instances_under_load() {
         rows,
         "the running total equals the rows in the log"
     );
-    assert_eq!(ns.redis_get("visits").await, Some(rows.to_string()));
+    assert_eq!(ns.redis_get(VISITS).await, Some(rows.to_string()));
 }
 
 #[tokio::test]

@@ -233,7 +233,7 @@ async fn the_contract_elements_are_unchanged_in_portuguese() {
     let app = TestApp::spawn().await;
     let mut redis = redis_connection(&redis_url()).await;
     let () = redis::cmd("SET")
-        .arg(format!("{}visits", app.ns.prefix))
+        .arg(format!("{}{}", app.ns.prefix, tally::stores::redis::VISITS))
         .arg(1_234_566)
         .query_async(&mut redis)
         .await

@@ -1,6 +1,7 @@
 //! `GET /`: counting, the two numbers, the recent accesses, the headers.
 
 use crate::helpers::{TestApp, element_text};
+use tally::stores::redis::VISITS;
 
 #[tokio::test]
 async fn each_page_view_counts_once_in_each_store() {
@@ -13,7 +14,7 @@ async fn each_page_view_counts_once_in_each_store() {
     assert_eq!((first.visits(), first.access_total()), (1, 1));
     assert_eq!((second.visits(), second.access_total()), (2, 2));
     assert_eq!(app.ns.log_rows().await, 2);
-    assert_eq!(app.ns.redis_get("visits").await.as_deref(), Some("2"));
+    assert_eq!(app.ns.redis_get(VISITS).await.as_deref(), Some("2"));
 }
 
 #[tokio::test]

@@ -1,0 +1,248 @@
+//! The page's languages, English and Brazilian Portuguese, and which one a request
+//! gets: the one its `?lang=` names (the link that switches language sets it, and
+//! the page's own links and form keep it), else the best of its `Accept-Language`
+//! (parsed by actix-web's typed header) by q-value, else English.
+//!
+//! Every text of a language is in one `static` [`Texts`] ([`en`], [`pt_br`]), so a
+//! text missing from one of them is a compile error, not a blank on the page. The
+//! contract's elements are not translated: `id="visits"` and `id="access-total"`
+//! hold the plain integer or the word `unavailable` in every language.
+
+mod en;
+mod pt_br;
+mod texts;
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+
+use actix_web::http::header::{AcceptLanguage, Header, Preference, Quality};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+
+pub use en::EN;
+pub use pt_br::PT_BR;
+pub use texts::{Text, Texts};
+
+/// A language the pages are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    PtBr,
+}
+
+impl Locale {
+    /// Every language, the default first.
+    pub const ALL: [Locale; 2] = [Locale::En, Locale::PtBr];
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Locale::En => &EN,
+            Locale::PtBr => &PT_BR,
+        }
+    }
+
+    /// The language a tag or range names (`en`, `en-GB`, `pt`, `pt-BR`, `pt-PT`, any
+    /// case, `-` or `_`), if the pages are written in it.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("en") {
+            Some(Locale::En)
+        } else if primary.eq_ignore_ascii_case("pt") {
+            Some(Locale::PtBr)
+        } else {
+            None
+        }
+    }
+
+    /// The language an `Accept-Language` header prefers among those the pages are
+    /// written in: the highest q-value wins (a language named several times, as
+    /// `pt-BR` and `pt`, takes its highest), the first named on a tie; `*` stands for
+    /// any language not named; `q=0` refuses one. `None` when it accepts none of them.
+    pub fn negotiate(accepted: &AcceptLanguage) -> Option<Self> {
+        // Each language's best (quality, position), and the wildcard's.
+        let mut named = [None::<(Quality, usize)>; Locale::ALL.len()];
+        let mut wildcard = None;
+        for (position, item) in accepted.iter().enumerate() {
+            let quality = item.quality;
+            let slot = match &item.item {
+                Preference::Any => &mut wildcard,
+                Preference::Specific(tag) => match Locale::from_tag(tag.primary_language()) {
+                    Some(locale) => &mut named[locale as usize],
+                    None => continue,
+                },
+            };
+            if slot.is_none_or(|(best, _)| quality > best) {
+                *slot = Some((quality, position));
+            }
+        }
+        Locale::ALL
+            .into_iter()
+            .filter_map(|locale| {
+                let (quality, position) =
+                    named[locale as usize].or(wildcard.map(|(quality, _)| (quality, usize::MAX)))?;
+                (quality > Quality::ZERO).then_some((quality, std::cmp::Reverse(position), locale))
+            })
+            // The highest quality, then the first named, then the default language.
+            .reduce(|best, next| {
+                if (next.0, next.1) > (best.0, best.1) {
+                    next
+                } else {
+                    best
+                }
+            })
+            .map(|(_, _, locale)| locale)
+    }
+
+    /// The other language: the one the switch links to.
+    pub fn other(self) -> Self {
+        match self {
+            Locale::En => Locale::PtBr,
+            Locale::PtBr => Locale::En,
+        }
+    }
+}
+
+/// The language a request is answered in, and whether it was chosen in the address
+/// (`?lang=`) rather than taken from `Accept-Language`: a chosen language is kept in
+/// the page's links and its reset form, so it survives the reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Language {
+    pub locale: Locale,
+    pub chosen: bool,
+}
+
+impl Default for Language {
+    fn default() -> Self {
+        Self {
+            locale: Locale::En,
+            chosen: false,
+        }
+    }
+}
+
+impl Language {
+    /// `?lang=` when it names a language of the pages, else `Accept-Language`, else English.
+    pub fn of(request: &HttpRequest) -> Self {
+        let asked = request.query_string().split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            (name == "lang").then(|| Locale::from_tag(value))?
+        });
+        if let Some(locale) = asked {
+            return Self {
+                locale,
+                chosen: true,
+            };
+        }
+        let accepted = request
+            .headers()
+            .contains_key(AcceptLanguage::name())
+            .then(|| AcceptLanguage::parse(request).ok())
+            .flatten();
+        Self {
+            locale: accepted
+                .as_ref()
+                .and_then(Locale::negotiate)
+                .unwrap_or(Locale::En),
+            chosen: false,
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        self.locale.texts()
+    }
+
+    /// The front page in this language: `/`, or `/?lang=pt-BR` when it was chosen.
+    pub fn home(self) -> &'static str {
+        match (self.chosen, self.locale) {
+            (false, _) => "/",
+            (true, Locale::En) => "/?lang=en",
+            (true, Locale::PtBr) => "/?lang=pt-BR",
+        }
+    }
+
+    /// Where the reset form posts: `/reset`, or `/reset?lang=pt-BR` when it was chosen.
+    pub fn reset_action(self) -> &'static str {
+        match (self.chosen, self.locale) {
+            (false, _) => "/reset",
+            (true, Locale::En) => "/reset?lang=en",
+            (true, Locale::PtBr) => "/reset?lang=pt-BR",
+        }
+    }
+
+    /// Where a reset sends the browser back: the front page with its notice, in this
+    /// language when it was chosen.
+    pub fn after_reset(self) -> &'static str {
+        match (self.chosen, self.locale) {
+            (false, _) => "/?reset=1",
+            (true, Locale::En) => "/?reset=1&lang=en",
+            (true, Locale::PtBr) => "/?reset=1&lang=pt-BR",
+        }
+    }
+
+    /// The other language, which the switch link chooses.
+    pub fn other(self) -> Language {
+        Language {
+            locale: self.locale.other(),
+            chosen: true,
+        }
+    }
+}
+
+impl FromRequest for Language {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self::of(request)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_highest_q_value_among_the_pages_languages() {
+        for (header, expected) in [
+            ("pt-BR", Some(Locale::PtBr)),
+            ("pt", Some(Locale::PtBr)),
+            ("pt-PT", Some(Locale::PtBr)),
+            ("PT-br", Some(Locale::PtBr)),
+            ("en-US,en;q=0.9", Some(Locale::En)),
+            ("pt-BR,pt;q=0.9,en-US;q=0.8,en;q=0.7", Some(Locale::PtBr)),
+            ("en;q=0.3, pt;q=0.8", Some(Locale::PtBr)),
+            ("en;q=0.8, pt;q=0.3", Some(Locale::En)),
+            ("fr-FR, fr;q=0.9, pt;q=0.5", Some(Locale::PtBr)),
+            ("fr-FR, fr;q=0.9, en;q=0.8, pt;q=0.7", Some(Locale::En)),
+            ("pt-PT;q=0.2, en;q=0.5, pt;q=0.9", Some(Locale::PtBr)),
+            ("pt;q=0, en", Some(Locale::En)),
+            ("pt , en", Some(Locale::PtBr)),
+            ("en , pt", Some(Locale::En)),
+            ("pt; q=1.0, en; Q=1", Some(Locale::PtBr)),
+            ("*;q=0.9, pt;q=0.5", Some(Locale::En)),
+            ("*, en;q=0", Some(Locale::PtBr)),
+            ("pt;q=2, en;q=0.1", Some(Locale::En)),
+            ("pt;q=abc", None),
+            ("fr, de", None),
+            ("pt;q=0", None),
+            ("", None),
+            ("*", Some(Locale::En)),
+        ] {
+            let request = TestRequest::default()
+                .insert_header(("accept-language", header))
+                .to_http_request();
+            assert_eq!(
+                Language::of(&request).locale,
+                expected.unwrap_or(Locale::En),
+                "{header:?}"
+            );
+            let negotiated = AcceptLanguage::parse(&request).ok();
+            assert_eq!(
+                negotiated.as_ref().and_then(Locale::negotiate),
+                expected,
+                "{header:?}"
+            );
+        }
+    }
+}
