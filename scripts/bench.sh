@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
-# Tally's benchmark: page views/s against the same PostgreSQL's own single-row
-# insert rate, on an empty access log and on one grown to 2 million rows.
+# Tally's benchmark, three comparisons in one run on this machine:
 #
-#   scripts/bench.sh            # needs wrk, pgbench, psql, redis-cli, curl, cargo
+#   1. CPU per page view against the yardstick (benches/yardstick.rs: the plainest
+#      actix-web page with one Redis INCR, same crates), and throughput, at 32 and
+#      256 connections; wrk with one thread, rounds interleaved.
+#   2. Page views/s against PostgreSQL's own single-row inserts (pgbench) at 32
+#      clients, on the same server.
+#   3. An empty access log against one grown to BENCH_ROWS rows (after a CHECKPOINT:
+#      a bulk insert leaves seconds of background writes behind it).
 #
-# It builds the release binary and runs two instances of it, each in a database
-# and Redis key prefix of its own (all removed at the end): one keeps an empty
-# access log, the other's is grown to 2 million rows first. Each round measures
-# pgbench's single-row inserts, then GET / on the empty instance, then on the
-# grown one, all at the same concurrency; alternating rounds spread the
-# machine's drift over both alike. After each run it checks that the counter,
-# the log's rows and the running total agree with the views that were answered.
+#   scripts/bench.sh            # needs wrk, pgbench, psql, redis-cli, curl, cargo, python3
+#
+# CPU is the server process's utime + stime over the run, divided by the requests
+# answered. Every Tally run is checked afterwards: the counter, the log's rows and
+# the running total agree with the views answered. Each instance has a database
+# and Redis key prefix of its own, all removed at the end.
 #
 # Settings: BENCH_ADMIN_URL (a PostgreSQL URL allowed to create databases,
 # default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL
-# (redis://127.0.0.1:6379), BENCH_CONNECTIONS (32), BENCH_SECONDS (10),
-# BENCH_ROUNDS (2), BENCH_ROWS (2000000), BENCH_LOG (warn: the app's RUST_LOG;
-# at info, one log line per request is part of what is measured).
+# (redis://127.0.0.1:6379), BENCH_SECONDS (6), BENCH_ROUNDS (3), BENCH_ROWS
+# (2000000), BENCH_LOG (warn: the app's RUST_LOG), BENCH_BEFORE (the path of
+# another tally binary, say last release's, measured beside this one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 admin_url=${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 redis_url=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
-connections=${BENCH_CONNECTIONS:-32}
-seconds=${BENCH_SECONDS:-10}
-rounds=${BENCH_ROUNDS:-2}
+seconds=${BENCH_SECONDS:-6}
+rounds=${BENCH_ROUNDS:-3}
 rows=${BENCH_ROWS:-2000000}
 app_log=${BENCH_LOG:-warn}
+before=${BENCH_BEFORE:-}
 
 for tool in wrk pgbench psql redis-cli cargo curl python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
@@ -35,151 +39,173 @@ done
 run_id=bench_$$
 work=$(mktemp -d)
 declare -A port pid
-names=(empty grown)
+tallies=(tally grown)
+[ -z "$before" ] || tallies+=(before)
 
 db_url() { echo "${admin_url%/*}/tally_${run_id}_$1"; }
 prefix() { echo "${run_id}_$1:"; }
 sql() { psql -qAtX "$(db_url "$1")" -c "$2"; }
 rcli() { redis-cli -u "$redis_url" --no-auth-warning "$@"; }
 say() { printf '%s\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 cleanup() {
-  for name in "${names[@]}"; do
-    [ -n "${pid[$name]:-}" ] && kill "${pid[$name]}" 2>/dev/null || true
-  done
+  for name in "${!pid[@]}"; do kill "${pid[$name]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  for name in "${names[@]}"; do
+  for name in "${tallies[@]}" yardstick; do
     psql -q "$admin_url" -c "DROP DATABASE IF EXISTS tally_${run_id}_$name WITH (FORCE)" >/dev/null 2>&1 || true
-    rcli DEL "$(prefix "$name")visits" "$(prefix "$name")access_total" "$(prefix "$name")cache_check" >/dev/null 2>&1 || true
+    rcli --scan --pattern "$(prefix "$name")*" | xargs -r redis-cli -u "$redis_url" --no-auth-warning DEL >/dev/null 2>&1 || true
   done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-say "building the release binary"
-cargo build --release --locked --quiet
+say "building the release binary and the yardstick"
+cargo build --release --locked --quiet --bin tally --example yardstick
 
-start() {
-  local name=$1
-  psql -q "$admin_url" -c "CREATE DATABASE tally_${run_id}_$name" >/dev/null
-  port[$name]=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  (
-    cd "$work"
-    exec env -i PATH="$PATH" RUST_LOG="$app_log" DATABASE_URL="$(db_url "$name")" REDIS_URL="$redis_url" \
-      REDIS_KEY_PREFIX="$(prefix "$name")" HOST=127.0.0.1 PORT="${port[$name]}" STATIC_DIR="$OLDPWD/static" DRAIN_DELAY_SECS=0 \
-      "$OLDPWD/target/release/tally"
-  ) >"$work/$name.log" 2>&1 &
-  pid[$name]=$!
+wait_ready() {
   for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:${port[$name]}/readyz" >/dev/null 2>&1 && return
+    curl -s -o /dev/null "http://127.0.0.1:${port[$1]}/" && return
     sleep 0.1
   done
-  cat "$work/$name.log" >&2
+  cat "$work/$1.log" >&2
   exit 1
 }
 
-for name in "${names[@]}"; do
-  say "starting the $name instance"
-  start "$name"
-done
+start_tally() { # NAME BINARY
+  local name=$1 binary=$2
+  psql -q "$admin_url" -c "CREATE DATABASE tally_${run_id}_$name" >/dev/null
+  port[$name]=$(free_port)
+  env -i PATH="$PATH" RUST_LOG="$app_log" DATABASE_URL="$(db_url "$name")" REDIS_URL="$redis_url" \
+    REDIS_KEY_PREFIX="$(prefix "$name")" HOST=127.0.0.1 PORT="${port[$name]}" STATIC_DIR="$PWD/static" \
+    DRAIN_DELAY_SECS=0 "$binary" >"$work/$name.log" 2>&1 &
+  pid[$name]=$!
+  wait_ready "$name"
+}
+
+say "starting the yardstick and the Tally instances (${tallies[*]})"
+port[yardstick]=$(free_port)
+target/release/examples/yardstick "127.0.0.1:${port[yardstick]}" "$redis_url" "$(prefix yardstick)visits" \
+  >"$work/yardstick.log" 2>&1 &
+pid[yardstick]=$!
+wait_ready yardstick
+start_tally tally target/release/tally
+start_tally grown target/release/tally
+[ -z "$before" ] || start_tally before "$before"
 
 say "growing the grown instance's access log by $rows rows"
 sql grown "INSERT INTO access_log (path, user_agent, accessed_at)
            SELECT '/', 'bench-filler', now() - g * interval '1 second' FROM generate_series(1, $rows) AS g;
            UPDATE access_totals SET total = total + $rows;"
 sql grown "VACUUM ANALYZE access_log"
-# The filler's WAL would otherwise be checkpointed during the measurements.
 sql grown "CHECKPOINT"
+sleep 2
 
 # pgbench: the same row shape as access_log, one INSERT per transaction.
-sql empty "CREATE TABLE bench_log (LIKE access_log INCLUDING ALL)"
+sql tally "CREATE TABLE bench_log (LIKE access_log INCLUDING ALL)"
 echo "INSERT INTO bench_log (path, user_agent) VALUES ('/', 'pgbench');" >"$work/insert.sql"
-pgbench_rate() {
-  say "pgbench: single-row inserts, $connections clients, ${seconds}s"
-  pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$work/insert.sql" "$(db_url empty)" 2>/dev/null |
-    awk '/^tps = / { printf "%.0f", $3 }'
-}
 
-to_ms() { # wrk latency like 812.00us, 7.93ms, 1.20s -> milliseconds
-  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
-}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/${pid[$1]}/stat"; }
+tick=$(getconf CLK_TCK)
 
-# Drives GET / on one instance and checks that its stores agree with what was
-# answered. Prints: views/s p50_ms p99_ms exact
+# measure NAME CONNECTIONS: one wrk run; prints "req/s us/req exact".
 measure() {
-  local name=$1 url="http://127.0.0.1:${port[$1]}/"
-  say "wrk: GET / on the $name instance, $connections connections, ${seconds}s (after 2s of warm-up)"
-  wrk -t2 -c"$connections" -d2s "$url" >/dev/null
+  local name=$1 c=$2 url="http://127.0.0.1:${port[$1]}/"
+  wrk -t1 -c"$c" -d1s "$url" >/dev/null
   sleep 0.5
-  local before_total before_visits out
-  before_total=$(sql "$name" "SELECT total FROM access_totals")
-  before_visits=$(rcli GET "$(prefix "$name")visits")
-  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$url")
-  local rate p50 p99 answered errors
+  local before_total=0 before_visits=0
+  if [ "$name" != yardstick ]; then
+    before_total=$(sql "$name" "SELECT total FROM access_totals")
+    before_visits=$(rcli GET "$(prefix "$name")visits")
+  fi
+  local ticks0 out ticks1
+  ticks0=$(cpu_ticks "$name")
+  out=$(wrk -t1 -c"$c" -d"${seconds}s" "$url")
+  ticks1=$(cpu_ticks "$name")
+  local rate answered errors us exact=yes
   rate=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
-  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
   answered=$(awk '/requests in/ { print $1 }' <<<"$out")
-  errors=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
-  errors=${errors:-0}
-  sleep 0.5
-  local total rows visits shown
-  total=$(sql "$name" "SELECT total FROM access_totals")
-  rows=$(sql "$name" "SELECT count(*) FROM access_log")
-  visits=$(rcli GET "$(prefix "$name")visits")
-  shown=$(curl -fs "$url" | sed -n 's/.*id="access-total">\([0-9]*\)<.*/\1/p')
-  local logged=$((total - before_total)) counted=$((visits - before_visits)) exact=yes
-  # Every answered view is in both stores; wrk may cut up to one request per
-  # connection at the end, which the stores may still have counted.
+  errors=$(awk '/Non-2xx|Socket errors/ { n++ } END { print n + 0 }' <<<"$out")
+  us=$(awk -v a="$ticks1" -v b="$ticks0" -v t="$tick" -v r="$answered" 'BEGIN { printf "%.1f", (a - b) / t * 1e6 / r }')
   [ "$errors" = 0 ] || exact=no
-  [ "$total" = "$rows" ] || exact=no
-  [ "$shown" = $((total + 1)) ] || exact=no
-  [ "$logged" = "$counted" ] || exact=no
-  { [ "$logged" -ge "$answered" ] && [ "$logged" -le $((answered + connections)) ]; } || exact=no
-  say "  $rate views/s; answered $answered, logged $logged, counted $counted, rows $rows, total $total, non-2xx $errors: exact=$exact"
-  echo "$rate $p50 $p99 $exact"
+  if [ "$name" != yardstick ]; then
+    sleep 0.5
+    local total logged counted rows_now
+    total=$(sql "$name" "SELECT total FROM access_totals")
+    rows_now=$(sql "$name" "SELECT count(*) FROM access_log")
+    logged=$((total - before_total))
+    counted=$(($(rcli GET "$(prefix "$name")visits") - before_visits))
+    # wrk may cut up to one request per connection at the end, which the stores
+    # may still have counted.
+    [ "$total" = "$rows_now" ] && [ "$logged" = "$counted" ] || exact=no
+    { [ "$logged" -ge "$answered" ] && [ "$logged" -le $((answered + c)) ]; } || exact=no
+  fi
+  say "  $name c=$c: $rate req/s, $us us/req, exact=$exact"
+  echo "$rate $us $exact"
+}
+
+pgbench_rate() {
+  pgbench -n -c 32 -j 2 -T "$seconds" -f "$work/insert.sql" "$(db_url tally)" 2>/dev/null |
+    awk '/^tps = / { printf "%.0f", $3 }'
 }
 
 results=$work/results
 for round in $(seq "$rounds"); do
   say "round $round of $rounds"
-  echo "pgbench $(pgbench_rate)" >>"$results"
-  for name in "${names[@]}"; do
-    echo "$name $(measure "$name")" >>"$results"
+  for c in 32 256; do
+    for name in yardstick tally ${before:+before}; do
+      echo "$name $c $(measure "$name" "$c")" >>"$results"
+    done
   done
+  # The log-size comparison side by side: pgbench, then each log at 32.
+  echo "pgbench 32 $(pgbench_rate) - yes" >>"$results"
+  say "  pgbench c=32: $(tail -n 1 "$results" | cut -d' ' -f3) inserts/s"
+  echo "empty 32 $(measure tally 32)" >>"$results"
+  echo "grown 32 $(measure grown 32)" >>"$results"
 done
 
-mean() { awk -v k="$1" -v f="$2" '$1 == k { s += $f; n++ } END { printf "%.0f", s / n }' "$results"; }
-mean2() { awk -v k="$1" -v f="$2" '$1 == k { s += $f; n++ } END { printf "%.2f", s / n }' "$results"; }
-each() { awk -v k="$1" '$1 == k { printf "%s%s", sep, $2; sep = ", " }' "$results"; }
-exact() { awk -v k="$1" '$1 == k && $5 != "yes" { bad = 1 } END { print bad ? "no" : "yes" }' "$results"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-peak_kb=0
-for name in "${names[@]}"; do
-  kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/${pid[$name]}/status")
-  [ "$kb" -gt "$peak_kb" ] && peak_kb=$kb
-done
+# The figures of NAME at C connections in field F (3: req/s, 4: us/req), as "min-max".
+span() { awk -v n="$1" -v c="$2" -v f="$3" '$1 == n && $2 == c { v[++k] = $f }
+  END { asort(v); printf "%s-%s", v[1], v[k] }' "$results"; }
+median() { awk -v n="$1" -v c="$2" -v f="$3" '$1 == n && $2 == c { v[++k] = $f }
+  END { asort(v); print (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }' "$results"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+exact() { awk '$1 != "yardstick" && $5 != "yes" { bad = 1 } END { print bad ? "no" : "yes" }' "$results"; }
+rss() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/${pid[$1]}/status"; }
 
-insert_rate=$(mean pgbench 2)
-empty_rate=$(mean empty 2)
-grown_rate=$(mean grown 2)
-empty_p99=$(mean2 empty 4)
-grown_p99=$(mean2 grown 4)
+row() { # LABEL NAME
+  local line="| $1 |" c
+  for c in 32 256; do
+    line+=" $(span "$2" "$c" 3) | $(span "$2" "$c" 4) |"
+  done
+  echo "$line"
+}
+vs() { # LABEL NAME: ratios of medians to the yardstick's
+  local line="| $1 ÷ yardstick |" c
+  for c in 32 256; do
+    line+=" $(ratio "$(median "$2" "$c" 3)" "$(median yardstick "$c" 3)") x | $(ratio "$(median "$2" "$c" 4)" "$(median yardstick "$c" 4)") x |"
+  done
+  echo "$line"
+}
 
 cat <<TABLE
 
-Means over $rounds rounds of ${seconds}s at $connections connections (each round: pgbench, empty, grown).
+$rounds interleaved rounds of ${seconds} s each, wrk -t1, Tally at RUST_LOG=$app_log (min-max over rounds; ratios of medians).
 
-| measure | empty log | $rows rows |
+| | req/s, c=32 | CPU us/req, c=32 | req/s, c=256 | CPU us/req, c=256 |
+| --- | --- | --- | --- | --- |
+$(row yardstick yardstick)
+$(row "Tally" tally)
+$(vs "Tally" tally)
+$(if [ -n "$before" ]; then row "before ($before)" before; vs "before" before; fi)
+
+| at 32 connections | per second (min-max) | median |
 | --- | --- | --- |
-| views/s | $empty_rate | $grown_rate |
-| views/s in each round | $(each empty) | $(each grown) |
-| p50 latency (ms) | $(mean2 empty 3) | $(mean2 grown 3) |
-| p99 latency (ms) | $empty_p99 | $grown_p99 |
-| pgbench single-row inserts/s | $insert_rate ($(each pgbench)) | |
-| views/s ÷ insert rate | $(ratio "$empty_rate" "$insert_rate") | $(ratio "$grown_rate" "$insert_rate") |
-| views/s, grown ÷ empty | | $(ratio "$grown_rate" "$empty_rate") |
-| p99, grown ÷ empty | | $(ratio "$grown_p99" "$empty_p99") |
-| exact counts | $(exact empty) | $(exact grown) |
-| peak RSS of an instance (MB) | $(awk -v k="$peak_kb" 'BEGIN { printf "%.1f", k / 1024 }') | |
+| pgbench single-row inserts | $(span pgbench 32 3) | $(median pgbench 32 3) |
+| Tally, empty log | $(span empty 32 3) | $(median empty 32 3) |
+| Tally, $rows rows | $(span grown 32 3) | $(median grown 32 3) |
+| views ÷ inserts (empty log) | | $(ratio "$(median empty 32 3)" "$(median pgbench 32 3)") x |
+| $rows rows ÷ empty | | $(ratio "$(median grown 32 3)" "$(median empty 32 3)") x |
+
+Exact counts in every Tally run: $(exact). Peak RSS: Tally $(rss tally) MB, $rows rows $(rss grown) MB, yardstick $(rss yardstick) MB.
 TABLE
