@@ -93,30 +93,6 @@ impl Reason {
             Self::PageNotRendered => "could not render the page",
         }
     }
-
-    /// As a metrics label: the English words joined by `_`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::TimedOut => "timed_out",
-            Self::LockTimedOut => "timed_out_waiting_for_a_lock",
-            Self::ConnectionRefused => "connection_refused",
-            Self::HostNotFound => "host_not_found",
-            Self::ConnectionLost => "connection_lost",
-            Self::AuthenticationFailed => "authentication_failed",
-            Self::NoSuchDatabase => "database_does_not_exist",
-            Self::TooManyConnections => "too_many_connections",
-            Self::ShuttingDown => "shutting_down_or_starting_up",
-            Self::QueryFailed => "query_failed",
-            Self::CommandFailed => "command_failed",
-            Self::UnexpectedAnswer => "unexpected_answer",
-            Self::NotReachable => "not_reachable",
-            Self::TotalMissing => "its_access_total_is_missing",
-            Self::ReadBackWrong => "read_back_the_wrong_value",
-            Self::NotAcceptingWrites => "not_accepting_writes",
-            Self::WriterPanicked => "the_access_log_writer_failed",
-            Self::PageNotRendered => "could_not_render_the_page",
-        }
-    }
 }
 
 impl Error {

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use log::Record;
-use log::kv::{Key, Value, VisitSource, VisitValue};
+use log::kv::{Key, Value, VisitSource};
 use serde_json::Map;
 
 use crate::config::LogFormat;
@@ -73,54 +73,14 @@ fn json_line(time: &str, record: &Record) -> serde_json::Value {
     serde_json::Value::Object(line)
 }
 
-/// Copies a record's fields into a JSON object: numbers as numbers, `None` as null.
+/// Copies a record's fields into a JSON object, as `log`'s serde support gives
+/// them: numbers as numbers, `None` as null.
 struct Fields<'a>(&'a mut Map<String, serde_json::Value>);
 
 impl<'kvs> VisitSource<'kvs> for Fields<'_> {
     fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), log::kv::Error> {
-        let mut json = Json(serde_json::Value::Null);
-        value.visit(&mut json)?;
-        self.0.insert(key.as_str().to_owned(), json.0);
-        Ok(())
-    }
-}
-
-/// One field's value as JSON.
-struct Json(serde_json::Value);
-
-impl<'v> VisitValue<'v> for Json {
-    fn visit_any(&mut self, value: Value) -> Result<(), log::kv::Error> {
-        self.0 = value.to_string().into();
-        Ok(())
-    }
-
-    fn visit_null(&mut self) -> Result<(), log::kv::Error> {
-        self.0 = serde_json::Value::Null;
-        Ok(())
-    }
-
-    fn visit_u64(&mut self, value: u64) -> Result<(), log::kv::Error> {
-        self.0 = value.into();
-        Ok(())
-    }
-
-    fn visit_i64(&mut self, value: i64) -> Result<(), log::kv::Error> {
-        self.0 = value.into();
-        Ok(())
-    }
-
-    fn visit_f64(&mut self, value: f64) -> Result<(), log::kv::Error> {
-        self.0 = serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, Into::into);
-        Ok(())
-    }
-
-    fn visit_bool(&mut self, value: bool) -> Result<(), log::kv::Error> {
-        self.0 = value.into();
-        Ok(())
-    }
-
-    fn visit_str(&mut self, value: &str) -> Result<(), log::kv::Error> {
-        self.0 = value.into();
+        let json = serde_json::to_value(value).map_err(log::kv::Error::boxed)?;
+        self.0.insert(key.as_str().to_owned(), json);
         Ok(())
     }
 }

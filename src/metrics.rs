@@ -216,9 +216,9 @@ impl StoreMetrics {
             None => self.ok.observe(took.as_secs_f64()),
             Some(reason) => {
                 self.failed.observe(took.as_secs_f64());
-                self.errors
-                    .with_label_values(&[self.store, reason.label()])
-                    .inc();
+                // The English words joined by `_`: "connection_refused".
+                let kind = reason.as_str().replace(' ', "_");
+                self.errors.with_label_values(&[self.store, &kind]).inc();
             }
         }
     }

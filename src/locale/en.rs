@@ -69,19 +69,8 @@ pub static EN: Texts = Texts {
     reason: crate::error::Reason::as_str,
 
     error: Text::new("Error"),
-    status_title: |status| {
-        Some(match status {
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            411 => "Length Required",
-            413 => "Payload Too Large",
-            431 => "Request Header Fields Too Large",
-            500 => "Internal Server Error",
-            503 => "Service Unavailable",
-            _ => return None,
-        })
-    },
+    // English titles are HTTP's own (`StatusCode::canonical_reason`).
+    status_title: |_| None,
     no_page: Text::new("There is no page here. The counter lives on the front page."),
     cross_origin_reset: Text::new(
         "The counter can only be reset from Tally's own page. Nothing was changed.",

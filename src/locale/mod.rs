@@ -152,29 +152,26 @@ impl Language {
 
     /// The front page in this language: `/`, or `/?lang=pt-BR` when it was chosen.
     pub fn home(self) -> &'static str {
-        match (self.chosen, self.locale) {
-            (false, _) => "/",
-            (true, Locale::En) => "/?lang=en",
-            (true, Locale::PtBr) => "/?lang=pt-BR",
-        }
+        self.address(["/", "/?lang=en", "/?lang=pt-BR"])
     }
 
     /// Where the reset form posts: `/reset`, or `/reset?lang=pt-BR` when it was chosen.
     pub fn reset_action(self) -> &'static str {
-        match (self.chosen, self.locale) {
-            (false, _) => "/reset",
-            (true, Locale::En) => "/reset?lang=en",
-            (true, Locale::PtBr) => "/reset?lang=pt-BR",
-        }
+        self.address(["/reset", "/reset?lang=en", "/reset?lang=pt-BR"])
     }
 
     /// Where a reset sends the browser back: the front page with its notice, in this
     /// language when it was chosen.
     pub fn after_reset(self) -> &'static str {
+        self.address(["/?reset=1", "/?reset=1&lang=en", "/?reset=1&lang=pt-BR"])
+    }
+
+    /// Of an address as it is, chosen in English and chosen in Portuguese: this one.
+    fn address(self, [plain, english, portuguese]: [&'static str; 3]) -> &'static str {
         match (self.chosen, self.locale) {
-            (false, _) => "/?reset=1",
-            (true, Locale::En) => "/?reset=1&lang=en",
-            (true, Locale::PtBr) => "/?reset=1&lang=pt-BR",
+            (false, _) => plain,
+            (true, Locale::En) => english,
+            (true, Locale::PtBr) => portuguese,
         }
     }
 

@@ -17,4 +17,5 @@ mod metrics;
 mod page;
 mod process;
 mod reset;
+mod settings;
 mod tampering;

@@ -166,3 +166,77 @@ async fn static_assets_are_served_with_validators() {
     assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
     assert_eq!(app.get("/static/%2e%2e/Cargo.toml").await.status(), 404);
 }
+
+/// The browser's name as the recent list shows it, from the newest row of a page
+/// viewed by `agent` in `language`.
+async fn shown_browser(app: &TestApp, agent: &str, language: &str) -> String {
+    let body = app
+        .client
+        .get(app.url("/"))
+        .header("User-Agent", agent)
+        .header("Accept-Language", language)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    let row = body.split("<td class=\"agent\"").nth(1).expect("a row");
+    let name = row.split("<span>").nth(1).expect("a name");
+    name.split("</span>").next().expect("its end").to_owned()
+}
+
+#[tokio::test]
+async fn browsers_are_named_with_their_major_version_and_system() {
+    let app = TestApp::spawn().await;
+    for (agent, short) in [
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
+            "Headless Chrome 156 on Linux",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            "Firefox 128 on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0",
+            "Edge 130 on Windows",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari 17 on iPhone",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
+            "Chrome 130 on Android",
+        ),
+    ] {
+        assert_eq!(shown_browser(&app, agent, "en").await, short, "{agent}");
+    }
+    let firefox =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    assert_eq!(
+        shown_browser(&app, firefox, "pt-BR").await,
+        "Firefox 128 no Windows",
+        "the system is joined in the page's language"
+    );
+}
+
+#[tokio::test]
+async fn other_agents_are_shown_whole() {
+    let app = TestApp::spawn().await;
+    for (agent, shown) in [
+        ("curl/8.5.0", "curl/8.5.0"),
+        ("", ""),
+        ("second visitor", "second visitor"),
+        (
+            "Mozilla/5.0 (compatible; Bot/2.1)",
+            "Mozilla/5.0 (compatible; Bot/2.1)",
+        ),
+        ("<script>", "&#60;script&#62;"),
+    ] {
+        for language in ["en", "pt-BR"] {
+            assert_eq!(shown_browser(&app, agent, language).await, shown, "{agent}");
+        }
+    }
+}
