@@ -3,7 +3,7 @@
 # `docker build -t tally .` (docs/containers.md).
 
 # ---- build -----------------------------------------------------------------
-# The toolchain CI builds and tests with (the crate's MSRV is 1.89). Bookworm,
+# The toolchain CI builds and tests with (the crate's MSRV is 1.93). Bookworm,
 # like the runtime below, so the binary links against the same glibc.
 FROM rust:1.95.0-slim-bookworm AS builder
 WORKDIR /build
