@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::support::{Ran, StackTest, indented_tail, seconds_since};
+use crate::stack::Ran;
+use crate::support::{StackTest, indented_tail, seconds_since};
 
 /// The line that names this test as the one that runs a guide's commands.
 pub const MARKER: &str = "<!-- commands run by: cargo test --test stack -->";

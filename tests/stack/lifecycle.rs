@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::outages::one_more;
-use crate::support::{StackTest, is_number, lines, seconds_since, sorted, wait_until};
+use crate::page::is_number;
+use crate::support::{StackTest, lines, seconds_since, sorted, wait_until};
 
 pub async fn the_access_log_survives_down_and_up(t: &mut StackTest) {
     t.section("down, then up: the access log survives");

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio::time::sleep;
 
-use crate::support::{StackTest, Stats, View, distinct, get, http_client, seconds_since};
+use crate::page::{Stats, View, get, http_client};
+use crate::support::{StackTest, distinct, seconds_since};
 
 /// How many clients reload the page.
 const CLIENTS: usize = 4;

@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-use crate::support::{StackTest, get, parenthesised};
+use crate::page::get;
+use crate::support::{StackTest, parenthesised};
 
 pub async fn one_line_per_request_with_one_id(t: &mut StackTest) {
     t.section("logs: one line per request in each, with one id; no health or readiness lines");

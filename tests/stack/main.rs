@@ -20,14 +20,17 @@ mod lifecycle;
 mod load;
 mod logs;
 mod outages;
+mod page;
 mod plain;
 mod scaling;
 mod secrets;
 mod setup;
+mod stack;
 mod support;
 
 use guides::Guides;
-use support::{Stack, StackTest};
+use stack::Stack;
+use support::StackTest;
 
 /// The cases share one stack, so they run in order, as a user would follow the
 /// guides; a failed check is recorded with its case and the run goes on, so one

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use tokio::time::sleep;
 
-use crate::support::{StackTest, View, number, seconds_since, wait_until};
+use crate::page::{View, number};
+use crate::support::{StackTest, seconds_since, wait_until};
 
 pub async fn redis_made_to_exit_is_started_again(t: &mut StackTest) {
     t.section("restart policy: Redis made to exit is started again by Docker");

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use tokio::time::sleep;
 
 use crate::load::Load;
-use crate::support::{StackTest, distinct, get, seconds_since, sorted, wait_until};
+use crate::page::get;
+use crate::support::{StackTest, distinct, seconds_since, sorted, wait_until};
 
 pub async fn scaled_to_three_every_replica_serves(t: &mut StackTest) {
     t.section("scale out to 3: every replica serves");

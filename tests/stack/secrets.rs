@@ -1,8 +1,9 @@
 //! The database password: a secret file, in no container's environment, readable
 //! by the users that need it; and changed to one with spaces and quotes.
 
+use crate::page::is_number;
 use crate::setup::{FIRST_PASSWORD, set_env};
-use crate::support::{StackTest, is_number};
+use crate::support::StackTest;
 
 const SECRET: &str = "/run/secrets/db_password";
 

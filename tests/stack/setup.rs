@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use crate::support::{StackTest, View, indented_tail, parenthesised, seconds_since};
+use crate::page::View;
+use crate::support::{StackTest, indented_tail, parenthesised, seconds_since};
 
 /// The password the first `.env` sets: symbols a URL would need escaped.
 pub const FIRST_PASSWORD: &str = "p@ss:w/rd#1%";
