@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Static checks of the container files (scripts/stack-test.sh runs them for
+# Static checks of the container files (tests/stack/ runs them for
 # real): hadolint on the Dockerfile, dclint on compose.yaml, each installed at
 # a pinned version into a cache folder the first time it is missing; and
 # HAProxy's own check of lb/haproxy.cfg (a warning fails it too), inside the

@@ -1,6 +1,8 @@
 //! What the README and `docs/` show, tried for real: the commands they give, the log
-//! they print, the links between them. The container guides' commands are run by
-//! the stack test (`scripts/stack-test.sh`).
+//! they print, the links between them. A guide marked `<!-- commands run by: cargo
+//! test --test NAME -->` has its commands run by that test (`--test stack`, in
+//! tests/stack/, drives the container stack); this checks that every other
+//! document's commands are run by something.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -184,29 +186,43 @@ async fn every_link_between_the_documents_leads_to_a_file() {
 }
 
 /// Where each command the documents give is run: by a test here (its block is
-/// named), by CI (`.ci/run`), by the stack test, or elsewhere for a reason given.
-/// The guides the stack test owns (its `guides=(...)` line) are left to it: it
-/// runs each of their commands verbatim and fails if one was not.
+/// named), by CI (`.ci/run`), by a test that drives the containers, or elsewhere
+/// for a reason given. A guide that carries `<!-- commands run by: cargo test
+/// --test NAME -->` is left to that test: it runs each of the guide's commands
+/// verbatim and fails if one was not.
 #[tokio::test]
 async fn every_command_in_the_documents_is_run_by_a_test() {
-    let stack_test = std::fs::read_to_string(repository().join("scripts/stack-test.sh"))
-        .expect("the stack test");
-    let owned = guides_of_the_stack_test(&stack_test);
-    assert!(!owned.is_empty(), "the stack test names the guides it runs");
-    for guide in &owned {
+    let owned: Vec<(PathBuf, String)> = documents()
+        .into_iter()
+        .filter_map(|document| {
+            let text = std::fs::read_to_string(&document).expect("the document");
+            Some((document, test_that_runs_the_commands_of(&text)?))
+        })
+        .collect();
+    assert!(
+        !owned.is_empty(),
+        "some guide names the test that runs its commands"
+    );
+    let mut sources = String::new();
+    for (guide, test) in &owned {
+        let source = sources_of_test(test);
         assert!(
-            guide.exists(),
-            "the stack test names {}, which is not there",
+            !source.is_empty(),
+            "{} says `cargo test --test {test}` runs its commands, and there is no such test",
             guide.display()
         );
+        sources.push_str(&source);
     }
     let ci = std::fs::read_to_string(repository().join(".ci/run")).expect(".ci/run");
     let run_here = block("docs/operations.md", "create-database");
-    for document in documents().into_iter().filter(|d| !owned.contains(d)) {
+    for document in documents()
+        .into_iter()
+        .filter(|d| !owned.iter().any(|(guide, _)| guide == d))
+    {
         let text = std::fs::read_to_string(&document).expect("the document");
         for command in commands(&text) {
             let runs = run_here.contains(&command)
-                || stack_test.contains(&command)
+                || sources.contains(&command)
                 || ci.contains(&command)
                 || RUN_ELSEWHERE.iter().any(|(known, _)| *known == command);
             assert!(
@@ -218,18 +234,37 @@ async fn every_command_in_the_documents_is_run_by_a_test() {
     }
 }
 
-/// The guides named on the stack test's `guides=(...)` line.
-fn guides_of_the_stack_test(script: &str) -> Vec<PathBuf> {
-    script
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("guides=("))
-        .filter_map(|rest| rest.split_once(')'))
-        .flat_map(|(list, _)| list.split_whitespace())
-        .map(|path| repository().join(path.trim_matches(['"', '\''])))
+/// NAME of the marker `<!-- commands run by: cargo test --test NAME -->`, on a line of its own.
+fn test_that_runs_the_commands_of(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let name = line
+            .trim()
+            .strip_prefix("<!-- commands run by: cargo test --test ")?
+            .strip_suffix(" -->")?;
+        (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_owned())
+    })
+}
+
+/// The Rust sources of the integration test NAME (`tests/NAME.rs` or `tests/NAME/`).
+fn sources_of_test(name: &str) -> String {
+    let file = repository().join("tests").join(format!("{name}.rs"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repository().join("tests").join(name))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| Some(entry.ok()?.path()))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.push(file);
+    files.sort();
+    files
+        .iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .filter_map(|path| std::fs::read_to_string(path).ok())
         .collect()
 }
 
-/// Commands run by something other than the stack test and CI, and by what.
+/// Commands run by something other than the tests that own a guide and CI, and by what.
 const RUN_ELSEWHERE: &[(&str, &str)] = &[
     ("cargo test", "CI runs it (the README's test command)"),
     (
