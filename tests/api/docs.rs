@@ -204,6 +204,10 @@ async fn every_command_in_the_documents_is_run_by_a_test() {
     let run_here = block("docs/operations.md", "create-database");
     for document in documents().into_iter().filter(|d| !owned.contains(d)) {
         let text = std::fs::read_to_string(&document).expect("the document");
+        // A guide that names the test running its commands is left to that test.
+        if text.contains("<!-- commands run by: ") {
+            continue;
+        }
         for command in commands(&text) {
             let runs = run_here.contains(&command)
                 || stack_test.contains(&command)
