@@ -88,7 +88,7 @@ fn the_stack_deploys_scales_updates_without_a_failed_request_and_replaces_a_kill
     let _swarm = SwarmGuard::new();
     guide.run("docker swarm init");
     let build = Instant::now();
-    guide.run("docker build");
+    guide.run("docker compose build");
     measured.push(format!("image built in {:.1?}", build.elapsed()));
     guide.run("head -c");
 
