@@ -6,6 +6,7 @@
 
 mod guide;
 mod load;
+mod nodes;
 mod swarm;
 
 use std::collections::BTreeSet;
@@ -18,13 +19,14 @@ use tokio::runtime::Runtime;
 
 use crate::guide::{Guide, commands, read};
 use crate::load::{Load, client, stats};
+use crate::nodes::Nodes;
 use crate::swarm::{STACK, SwarmGuard, containers, docker, healthy, wait_until};
 
 const WEB: &str = "tally_web";
 /// Clients reloading the page all through the rolling update.
 const CLIENTS: usize = 4;
 
-/// One case at a time: each starts a whole stack, and the rolling update's
+/// One case at a time: both start a whole stack, and the rolling update's
 /// numbers mean little on cores another stack is busy with.
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static CASES: Mutex<()> = Mutex::new(());
@@ -50,6 +52,15 @@ fn replicas_answering(runtime: &Runtime, base: &str) -> BTreeSet<String> {
         }
         names
     })
+}
+
+/// Waits until lb spreads requests over exactly `n` replicas.
+fn wait_for_lb(runtime: &Runtime, base: &str, n: usize, limit: Duration) -> Duration {
+    wait_until(
+        &format!("lb spreading requests over {n} replicas"),
+        limit,
+        || replicas_answering(runtime, base).len() == n,
+    )
 }
 
 /// Waits until `n` web tasks are running and healthy and lb spreads requests over
@@ -191,5 +202,112 @@ fn the_stack_deploys_scales_updates_without_a_failed_request_and_replaces_a_kill
     assert!(
         never.is_empty(),
         "docs/cluster.md gives commands this test never ran: {never:?}"
+    );
+}
+
+#[test]
+fn on_three_nodes_the_web_tasks_of_a_stopped_node_start_on_the_others() {
+    let _alone = one_at_a_time();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let started = Instant::now();
+    // The image the guide builds (from the cache when the other case built it).
+    let compose = std::process::Command::new("docker")
+        .args(["compose", "build", "web"])
+        .current_dir(guide::repository())
+        .status()
+        .expect("docker compose runs");
+    assert!(compose.success(), "docker compose build web");
+    let nodes = Nodes::start(3);
+    nodes.form_swarm();
+    let load = Instant::now();
+    nodes.load(&["tally-web", "postgres:18", "redis:8", "haproxy:3.2"]);
+    let loaded = load.elapsed();
+    nodes.copy_stack();
+    let manager = nodes.manager().to_owned();
+    docker(&[
+        "exec",
+        &manager,
+        "sh",
+        "-c",
+        "head -c 18 /dev/urandom | base64 | docker secret create tally_db_password -",
+    ]);
+    let deploy = Instant::now();
+    docker(&[
+        "exec",
+        "-e",
+        "TALLY_PORT=8000",
+        &manager,
+        "docker",
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "-c",
+        "/tally/deploy/swarm/stack.yaml",
+        STACK,
+    ]);
+    // lb's port is on the node that runs it.
+    let mut base = String::new();
+    wait_until(
+        "3 web tasks behind lb on the nodes",
+        Duration::from_secs(240),
+        || {
+            let lb = nodes.task_nodes("tally_lb");
+            let Some(host) = lb.first() else { return false };
+            let name = nodes
+                .names
+                .iter()
+                .find(|n| n.starts_with(&format!("tally-swarm-{host}-")));
+            base = format!("http://127.0.0.1:{}", nodes.port(name.expect("lb's node")));
+            nodes.task_nodes(WEB).len() == 3 && replicas_answering(&runtime, &base).len() == 3
+        },
+    );
+    let deployed = deploy.elapsed();
+    let web_nodes = nodes.task_nodes(WEB);
+    let spread: BTreeSet<&String> = web_nodes.iter().collect();
+    assert!(
+        spread.len() >= 2,
+        "the web tasks spread over the nodes: {web_nodes:?}"
+    );
+    let db = nodes.task_nodes("tally_db");
+    assert_eq!(db, ["node1"], "db runs on the manager");
+
+    // A worker with web tasks and without lb stops, as a machine would.
+    let lb_node = nodes.task_nodes("tally_lb")[0].clone();
+    let victim = ["node2", "node3"]
+        .into_iter()
+        .find(|host| *host != lb_node && web_nodes.iter().any(|n| n == host))
+        .expect("a worker with web tasks that does not run lb");
+    let victim_container = format!("tally-swarm-{victim}-{}", std::process::id());
+    let stop = Instant::now();
+    docker(&["stop", &victim_container]);
+    let rescheduled = wait_until(
+        &format!("3 web tasks again, none on {victim}"),
+        Duration::from_secs(120),
+        || {
+            let now = nodes.task_nodes(WEB);
+            now.len() == 3 && now.iter().all(|n| n != victim)
+        },
+    );
+    wait_for_lb(&runtime, &base, 3, Duration::from_secs(60));
+    let serving = stop.elapsed();
+    assert_eq!(
+        nodes.task_nodes("tally_db"),
+        ["node1"],
+        "db stayed on the manager"
+    );
+    runtime
+        .block_on(stats(&client(), &base))
+        .expect("both stores answer after the node is gone");
+    println!(
+        "measured: 3 nodes: images loaded into them in {loaded:.1?}, deployed in {deployed:.1?} \
+         (web on {web_nodes:?}); {victim} stopped: its web tasks running elsewhere after \
+         {rescheduled:.1?}, 3 replicas serving through lb after {serving:.1?}; \
+         the whole case in {:.1?}",
+        started.elapsed()
     );
 }
