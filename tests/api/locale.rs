@@ -94,6 +94,21 @@ async fn accept_language_chooses_the_language_by_q_value() {
         (Some("pt-BR;q=0, en"), "en"),
         (Some("de, ja"), "en"),
         (Some("not a language header;;;q=x"), "en"),
+        (Some("PT-br"), "pt-BR"),
+        (Some("en;q=0.3, pt;q=0.8"), "pt-BR"),
+        (Some("en;q=0.8, pt;q=0.3"), "en"),
+        (Some("pt-PT;q=0.2, en;q=0.5, pt;q=0.9"), "pt-BR"),
+        (Some("pt;q=0, en"), "en"),
+        (Some("pt , en"), "pt-BR"),
+        (Some("en , pt"), "en"),
+        (Some("pt; q=1.0, en; Q=1"), "pt-BR"),
+        (Some("*;q=0.9, pt;q=0.5"), "en"),
+        (Some("*, en;q=0"), "pt-BR"),
+        (Some("pt;q=2, en;q=0.1"), "en"),
+        (Some("pt;q=abc"), "en"),
+        (Some("pt;q=0"), "en"),
+        (Some(""), "en"),
+        (Some("*"), "en"),
     ] {
         let page = get(&app, "/", accept).await;
 

@@ -48,6 +48,8 @@ async fn reset_from_another_origin_is_refused_and_changes_nothing() {
     app.view().await;
     let host = app.address.trim_start_matches("http://").to_owned();
     let own = app.address.clone();
+    let port = host.rsplit(':').next().expect("a port").to_owned();
+    let (named, shouted) = (format!("localhost:{port}"), format!("https://LOCALHOST:{port}"));
     let refused: &[(&[(&str, &str)], &str)] = &[
         (&[("Sec-Fetch-Site", "cross-site")], "cross-site"),
         (&[("Sec-Fetch-Site", "same-site")], "same-site"),
@@ -58,6 +60,7 @@ async fn reset_from_another_origin_is_refused_and_changes_nothing() {
         (&[("Origin", "http://evil.example")], "foreign origin"),
         (&[("Origin", "null")], "null origin"),
         (&[("Origin", "http://127.0.0.1:1")], "other port"),
+        (&[("Sec-Fetch-Site", "something-new")], "an unknown Sec-Fetch-Site"),
     ];
     for (headers, case) in refused {
         let mut request = app.client.post(app.url("/reset"));
@@ -77,14 +80,23 @@ async fn reset_from_another_origin_is_refused_and_changes_nothing() {
         (&[("Sec-Fetch-Site", "same-origin")], "same-origin"),
         (&[("Sec-Fetch-Site", "none")], "typed by the user"),
         (&[("Origin", own.as_str())], "own origin"),
+        (
+            &[("Host", named.as_str()), ("Origin", shouted.as_str())],
+            "own origin in capitals, over https",
+        ),
+        (
+            &[("Sec-Fetch-Site", "same-origin"), ("Origin", "http://evil.example")],
+            "Sec-Fetch-Site wins over Origin",
+        ),
+        (&[("Sec-Fetch-Site", ""), ("Origin", "")], "both empty"),
         (&[], "neither header"),
     ];
     for (headers, case) in allowed {
         app.view().await;
-        let mut request = app
-            .client
-            .post(app.url("/reset"))
-            .header("Host", host.as_str());
+        let mut request = app.client.post(app.url("/reset"));
+        if !headers.iter().any(|(name, _)| *name == "Host") {
+            request = request.header("Host", host.as_str());
+        }
         for (name, value) in *headers {
             request = request.header(*name, *value);
         }
