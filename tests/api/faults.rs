@@ -301,3 +301,18 @@ async fn a_timed_out_connection_is_not_used_again() {
         );
     }
 }
+
+#[test]
+fn a_writer_panic_reads_as_a_bug_not_as_a_store_outage() {
+    use tally::error::{Error, Reason};
+    let failed = Error::Batch(Arc::new(Error::WriterPanicked(
+        "index out of bounds".into(),
+    )));
+    assert!(failed.is_bug());
+    assert!(!failed.is_outage());
+    assert_eq!(failed.reason(), Reason::WriterPanicked);
+
+    let stopping = Error::Batch(Arc::new(Error::WriterGone));
+    assert!(!stopping.is_bug());
+    assert!(stopping.is_outage());
+}
