@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -25,10 +25,10 @@ use tokio_postgres::config::Host;
 /// Every option can also be set by the environment variable shown with it (or a
 /// `.env` file in the working directory).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "tally", version, max_term_width = 100)]
+#[command(name = "tally", version, max_term_width = 100, args_override_self = true)]
 pub struct Settings {
     #[command(subcommand)]
-    command: Option<Command>,
+    pub command: Option<Command>,
 
     /// PostgreSQL connection URL (postgres://user:password@host:port/database; percent-encode symbols)
     #[arg(
@@ -60,51 +60,51 @@ pub struct Settings {
 
     /// Address to listen on (an IP address or a host name)
     #[arg(long, env = "HOST", default_value = "0.0.0.0", value_parser = parse_host)]
-    host: String,
+    pub host: String,
 
     /// Port to listen on (0: any free port)
     #[arg(long, env = "PORT", default_value_t = 8000, value_parser = whole::<u16>(0, 65_535))]
-    port: u16,
+    pub port: u16,
 
     /// Log filter, in env_logger's syntax (error, warn, info, debug, trace; or info,tally=debug)
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
-    log_filter: String,
+    pub log_filter: String,
 
     /// Log lines as text for people, or as one JSON object per line for log shippers
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum)]
-    log_format: LogFormat,
+    pub log_format: LogFormat,
 
     /// Most PostgreSQL connections for reads; the access log writer holds one more of its own
-    #[arg(long, env = "PG_POOL_SIZE", default_value_t = 16, value_parser = whole::<u16>(1, 1024))]
-    pg_pool_size: u16,
+    #[arg(long, env = "PG_POOL_SIZE", default_value_t = 16, value_parser = whole::<usize>(1, 1024))]
+    pub pg_pool_size: usize,
 
     /// How long (ms) a store may take before the page shows it as unavailable
-    #[arg(long, env = "STORE_TIMEOUT_MS", default_value_t = 2000, value_parser = whole::<u64>(10, 600_000))]
-    store_timeout_ms: u64,
+    #[arg(long = "store-timeout-ms", env = "STORE_TIMEOUT_MS", default_value = "2000", value_parser = duration(10, 600_000, Duration::from_millis))]
+    pub store_timeout: Duration,
 
     /// How long (s) start-up keeps retrying a store that does not answer before giving up
-    #[arg(long, env = "STARTUP_BUDGET_SECS", default_value_t = 30, value_parser = whole::<u64>(0, 86_400))]
-    startup_budget_secs: u64,
+    #[arg(long = "startup-budget-secs", env = "STARTUP_BUDGET_SECS", default_value = "30", value_parser = duration(0, 86_400, Duration::from_secs))]
+    pub startup_budget: Duration,
 
     /// How long (s) a stopping instance keeps serving with /readyz at 503, so a balancer takes it out
-    #[arg(long, env = "DRAIN_DELAY_SECS", default_value_t = 3, value_parser = whole::<u64>(0, 600))]
-    drain_delay_secs: u64,
+    #[arg(long = "drain-delay-secs", env = "DRAIN_DELAY_SECS", default_value = "3", value_parser = duration(0, 600, Duration::from_secs))]
+    pub drain_delay: Duration,
 
     /// How long (s) in-flight requests get to finish once the instance stops accepting new ones
-    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 5, value_parser = whole::<u64>(0, 3_600))]
-    shutdown_timeout_secs: u64,
+    #[arg(long = "shutdown-timeout-secs", env = "SHUTDOWN_TIMEOUT_SECS", default_value = "5", value_parser = duration(0, 3_600, Duration::from_secs))]
+    pub shutdown_timeout: Duration,
 
     /// Prepended to every Redis key, so several Tallys can share one Redis
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "tally:", value_parser = parse_key_prefix)]
-    redis_key_prefix: String,
+    pub redis_key_prefix: String,
 
     /// Folder of the page's stylesheet and icons (relative to the working directory)
     #[arg(long, env = "STATIC_DIR", default_value = "static", value_parser = parse_static_dir)]
-    static_dir: PathBuf,
+    pub static_dir: PathBuf,
 
     /// Most page views written to PostgreSQL in one transaction
-    #[arg(long, env = "BATCH_MAX", default_value_t = 256, value_parser = whole::<u16>(1, 10_000))]
-    batch_max: u16,
+    #[arg(long, env = "BATCH_MAX", default_value_t = 256, value_parser = whole::<usize>(1, 10_000))]
+    pub batch_max: usize,
 
     /// Name shown as the page's "served by" (default: the host name; a container's is its ID)
     #[arg(long, env = "INSTANCE_NAME")]
@@ -129,19 +129,14 @@ pub enum Command {
 
 impl Settings {
     /// Settings from environment-variable pairs (`("PORT", "0")`; a later pair wins
-    /// over an earlier one), over the process environment and the defaults: how
-    /// tests and tools build them.
+    /// over an earlier one, as a later flag does), over the process environment and
+    /// the defaults: how tests and tools build them.
     pub fn from_vars<'a>(
         vars: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, String> {
         let command = Self::command();
-        let mut last: Vec<(&str, &str)> = Vec::new();
-        for (var, value) in vars {
-            last.retain(|(seen, _)| *seen != var);
-            last.push((var, value));
-        }
         let mut args = vec!["tally".to_owned()];
-        for (var, value) in last {
+        for (var, value) in vars {
             let arg = command
                 .get_arguments()
                 .find(|arg| arg.get_env().is_some_and(|env| env == var))
@@ -150,26 +145,6 @@ impl Settings {
             args.push(format!("--{arg}={value}"));
         }
         Self::try_parse_from(args).map_err(|error| one_line(&error))
-    }
-
-    /// The names of every environment variable the binary reads, with its default
-    /// (`None` when there is none), in the order `--help` lists them.
-    pub fn variables() -> Vec<(String, Option<String>)> {
-        Self::command()
-            .get_arguments()
-            .filter_map(|arg| {
-                let env = arg.get_env()?.to_string_lossy().into_owned();
-                let default = arg
-                    .get_default_values()
-                    .first()
-                    .map(|value| value.to_string_lossy().into_owned());
-                Some((env, default))
-            })
-            .collect()
-    }
-
-    pub fn command_to_run(&self) -> Option<Command> {
-        self.command
     }
 
     /// PostgreSQL's address, the password from its file if one was given.
@@ -183,18 +158,11 @@ impl Settings {
 
     /// Redis's address, with the password from its file or else from the URL.
     pub fn redis(&self) -> ConnectionInfo {
-        let password = self
-            .redis_password_file
-            .as_ref()
-            .or(self.redis_url.password.as_ref());
         let info = self.redis_url.info.clone();
-        match password {
+        match self.redis_password_file.as_ref().or(self.redis_url.password.as_ref()) {
             Some(password) => {
-                let redis = info
-                    .redis_settings()
-                    .clone()
-                    .set_password(password.expose_secret());
-                info.set_redis_settings(redis)
+                let with = info.redis_settings().clone().set_password(password.expose_secret());
+                info.set_redis_settings(with)
             }
             None => info,
         }
@@ -215,11 +183,6 @@ impl Settings {
         Ok((self.host.as_str(), self.port).to_socket_addrs()?.collect())
     }
 
-    /// `HOST:PORT` as given, for messages.
-    pub fn listen_text(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-
     /// Where a health probe on this machine reaches the server: the listen address,
     /// or loopback when listening on every address.
     pub fn probe_addr(&self) -> std::io::Result<SocketAddr> {
@@ -233,47 +196,6 @@ impl Settings {
             });
         }
         Ok(addr)
-    }
-
-    pub fn log_filter(&self) -> &str {
-        &self.log_filter
-    }
-
-    pub fn log_format(&self) -> LogFormat {
-        self.log_format
-    }
-
-    pub fn pg_pool_size(&self) -> usize {
-        self.pg_pool_size.into()
-    }
-
-    /// How long one store may take to answer a request.
-    pub fn store_timeout(&self) -> Duration {
-        Duration::from_millis(self.store_timeout_ms)
-    }
-
-    pub fn startup_budget(&self) -> Duration {
-        Duration::from_secs(self.startup_budget_secs)
-    }
-
-    pub fn drain_delay(&self) -> Duration {
-        Duration::from_secs(self.drain_delay_secs)
-    }
-
-    pub fn shutdown_timeout(&self) -> Duration {
-        Duration::from_secs(self.shutdown_timeout_secs)
-    }
-
-    pub fn redis_key_prefix(&self) -> &str {
-        &self.redis_key_prefix
-    }
-
-    pub fn static_dir(&self) -> &Path {
-        &self.static_dir
-    }
-
-    pub fn batch_max(&self) -> usize {
-        self.batch_max.into()
     }
 
     /// The name the page shows as "served by": `INSTANCE_NAME`, or the host name.
@@ -295,6 +217,16 @@ where
             "{text:?} is not a whole number from {min} to {max}"
         )),
     }
+}
+
+/// A parser for a duration of `min` to `max` whole units (`unit` makes one).
+fn duration(
+    min: u64,
+    max: u64,
+    unit: fn(u64) -> Duration,
+) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    let whole = whole(min, max);
+    move |text| whole(text).map(unit)
 }
 
 /// Reads a password file; a trailing newline, as editors and `echo` leave, is not part of it.

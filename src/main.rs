@@ -32,10 +32,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Some(Command::Healthcheck) = settings.command_to_run() {
+    if let Some(Command::Healthcheck) = settings.command {
         return check_health(&settings);
     }
-    logging::init(settings.log_filter(), settings.log_format());
+    logging::init(&settings.log_filter, settings.log_format);
     actix_web::rt::System::new().block_on(serve(settings))
 }
 

@@ -79,7 +79,7 @@ impl Application {
             "starting: postgres at {}, redis at {}, start-up budget {:?}",
             settings.database_addr(),
             settings.redis_addr(),
-            settings.startup_budget()
+            settings.startup_budget
         );
         let metrics = Metrics::new();
         let tally = tokio::select! {
@@ -87,7 +87,7 @@ impl Application {
             () = shutdown.requested() => return Err(BuildError::Stopped),
         };
         let listen_error = |source| BuildError::Listen {
-            addr: settings.listen_text(),
+            addr: format!("{}:{}", settings.host, settings.port),
             source,
         };
         let listener = settings
@@ -101,8 +101,8 @@ impl Application {
             tally,
             metrics,
             shutdown.clone(),
-            settings.static_dir(),
-            settings.shutdown_timeout(),
+            &settings.static_dir,
+            settings.shutdown_timeout,
         )
         .map_err(listen_error)?;
         log::info!("listening on http://{addr} as {instance}");
@@ -110,8 +110,8 @@ impl Application {
             server,
             addr,
             shutdown,
-            drain_delay: settings.drain_delay(),
-            shutdown_timeout: settings.shutdown_timeout(),
+            drain_delay: settings.drain_delay,
+            shutdown_timeout: settings.shutdown_timeout,
         })
     }
 
@@ -176,7 +176,7 @@ async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildErro
     let access_total = AccessTotal::start(
         postgres.clone(),
         redis.clone(),
-        settings.batch_max(),
+        settings.batch_max,
         RECENT_LIMIT,
         metrics.clone(),
     );
@@ -184,7 +184,7 @@ async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildErro
         .check()
         .await
         .map_err(|e| BuildError::Total(e.chain()))?;
-    let timeout = settings.store_timeout();
+    let timeout = settings.store_timeout;
     let postgres_health = StoreHealth::watch("postgres", timeout, metrics.store("postgres"), {
         let postgres = postgres.clone();
         move || {
@@ -219,13 +219,13 @@ async fn wait_for(
     settings: &Settings,
     attempt: impl AsyncFn() -> Result<()>,
 ) -> Result<(), BuildError> {
-    let budget = settings.startup_budget();
+    let budget = settings.startup_budget;
     let deadline = Instant::now() + budget;
     let mut delay = Duration::from_millis(250);
     let mut number = 0;
     loop {
         number += 1;
-        let tried = timeout(settings.store_timeout(), attempt())
+        let tried = timeout(settings.store_timeout, attempt())
             .await
             .unwrap_or(Err(crate::error::Error::Timeout));
         let error = match tried {

@@ -79,10 +79,7 @@ impl AccessTotal {
     /// Checks the totals row against the log, as start-up does, and rebuilds it if it
     /// is wrong.
     pub async fn check(&self) -> Result<()> {
-        if let Some(rebuilt) = self.postgres.check_total().await? {
-            report(rebuilt);
-        }
-        Ok(())
+        check(&self.postgres).await
     }
 
     /// Appends a view's row; answers its exact total once committed and the cached
@@ -105,7 +102,7 @@ impl AccessTotal {
         let asked = Instant::now();
         let total = match self.postgres.total().await {
             Err(Error::MissingTotal) => {
-                rebuild(&self.postgres).await?;
+                check(&self.postgres).await?;
                 self.postgres.total().await?
             }
             total => total?,
@@ -118,21 +115,17 @@ impl AccessTotal {
     }
 }
 
-/// Rebuilds the totals row from the log if it is still missing or wrong.
-async fn rebuild(postgres: &Postgres) -> Result<()> {
-    if let Some(rebuilt) = postgres.rebuild_total().await? {
-        report(rebuilt);
-    }
-    Ok(())
-}
-
-fn report(Rebuilt { was, now }: Rebuilt) {
-    match was {
-        Some(was) => log::warn!(
+/// Checks the totals row against the log, and rebuilds it from the log, with one
+/// WARN line, if it is missing or wrong.
+async fn check(postgres: &Postgres) -> Result<()> {
+    match postgres.check_total().await? {
+        Some(Rebuilt { was: Some(was), now }) => log::warn!(
             "postgres: the access total said {was} but the log holds {now} rows; rebuilt it from the log"
         ),
-        None => log::warn!(
+        Some(Rebuilt { was: None, now }) => log::warn!(
             "postgres: the access total's row was missing; rebuilt it from the log ({now} rows)"
         ),
+        None => {}
     }
+    Ok(())
 }

@@ -186,7 +186,7 @@ impl Task {
                 }
                 Err(Error::MissingTotal) if tries == 1 => {
                     self.connection = Some(connection);
-                    super::rebuild(&self.postgres).await?;
+                    super::check(&self.postgres).await?;
                 }
                 Err(error) if tries == 1 && error.is_broken_connection() => {
                     log::info!(

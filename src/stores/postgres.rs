@@ -77,7 +77,7 @@ pub struct Postgres {
 impl Postgres {
     /// Builds the pools. Connections are opened lazily, so this never waits for the server.
     pub fn new(settings: &Settings) -> Self {
-        let timeout = settings.store_timeout();
+        let timeout = settings.store_timeout;
         let millis = timeout.as_millis();
         let mut config = settings.postgres();
         let options = format!(
@@ -114,7 +114,7 @@ impl Postgres {
                 .expect("a pool with a runtime always builds")
         };
         Self {
-            readers: pool(settings.pg_pool_size(), "tally"),
+            readers: pool(settings.pg_pool_size, "tally"),
             writer: pool(1, "tally-writer"),
         }
     }
@@ -186,15 +186,6 @@ impl Postgres {
         } else {
             rebuild_on(&connection).await?
         };
-        connection.release();
-        Ok(rebuilt)
-    }
-
-    /// Rebuilds the totals row from the log if it is missing or wrong (see
-    /// [`rebuild_on`]). As long as counting the log takes.
-    pub async fn rebuild_total(&self) -> Result<Option<Rebuilt>> {
-        let connection = Guarded::new(Box::pin(self.readers.get()).await?);
-        let rebuilt = rebuild_on(&connection).await?;
         connection.release();
         Ok(rebuilt)
     }

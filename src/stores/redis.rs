@@ -59,7 +59,7 @@ pub struct Redis {
 impl Redis {
     /// Builds the pool. Connections are opened lazily, so this never waits for the server.
     pub fn new(settings: &Settings) -> Self {
-        let timeout = settings.store_timeout();
+        let timeout = settings.store_timeout;
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
@@ -76,7 +76,7 @@ impl Redis {
             .recycle_timeout(Some(timeout))
             .build()
             .expect("a pool with a runtime always builds");
-        let prefix = settings.redis_key_prefix().to_owned();
+        let prefix = settings.redis_key_prefix.to_owned();
         let mut count_visit = redis::cmd("INCR");
         count_visit.arg(format!("{prefix}{VISITS}"));
         Self {
@@ -154,14 +154,7 @@ impl Redis {
 
     /// Writes a key of its own and reads it back; fails if the value differs.
     pub async fn check(&self) -> Result<()> {
-        let token = format!(
-            "{}-{}",
-            std::process::id(),
-            std::time::UNIX_EPOCH
-                .elapsed()
-                .unwrap_or_default()
-                .as_nanos()
-        );
+        let token = uuid::Uuid::new_v4().simple().to_string();
         let key = self.key(&format!("cache_check:{token}"));
         let () = self
             .run(redis::cmd("SET").arg(&key).arg(&token).arg("EX").arg(10))

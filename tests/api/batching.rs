@@ -23,7 +23,7 @@ async fn access_total(ns: &Namespace, overrides: &[(&str, String)]) -> Arc<Acces
     Arc::new(AccessTotal::start(
         postgres,
         redis,
-        settings.batch_max(),
+        settings.batch_max,
         10,
         tally::metrics::Metrics::new(),
     ))
