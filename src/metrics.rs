@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Registry,
+    TextEncoder, register_histogram_vec_with_registry, register_histogram_with_registry,
+    register_int_counter_vec_with_registry, register_int_counter_with_registry,
+    register_int_gauge_vec_with_registry, register_int_gauge_with_registry,
 };
 
 use crate::error::Reason;
@@ -48,99 +50,77 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        const ONCE: &str = "each metric is valid and registered once";
         let registry = Registry::new();
-        let histogram = |name: &str, help: &str, labels: &[&str], buckets: &[f64]| {
-            let metric = HistogramVec::new(
-                HistogramOpts::new(name, help).buckets(buckets.to_vec()),
-                labels,
-            )
-            .expect("a valid histogram");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("registered once");
-            metric
-        };
-        let counters = |name: &str, help: &str, labels: &[&str]| {
-            let metric =
-                IntCounterVec::new(Opts::new(name, help), labels).expect("a valid counter");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("registered once");
-            metric
-        };
-        let gauges = |name: &str, help: &str, labels: &[&str]| {
-            let metric = IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid gauge");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("registered once");
-            metric
-        };
-        let requests = histogram(
-            "tally_http_request_duration_seconds",
-            "HTTP requests answered, by route pattern and status, and how long each took.",
-            &["route", "status"],
-            LATENCY,
-        );
-        let store_calls = histogram(
-            "tally_store_call_duration_seconds",
-            "Calls to a store, by store and outcome (ok or error), and how long each took.",
-            &["store", "outcome"],
-            LATENCY,
-        );
-        let batch_size = histogram(
-            "tally_writer_batch_size",
-            "Page views written to PostgreSQL in one transaction.",
-            &[],
-            BATCH,
-        )
-        .with_label_values(&[] as &[&str]);
-        let commit_seconds = histogram(
-            "tally_writer_commit_duration_seconds",
-            "How long the writer took for one batch, from BEGIN to a committed COMMIT.",
-            &[],
-            LATENCY,
-        )
-        .with_label_values(&[] as &[&str]);
-        let views = counters("tally_views_total", "Page views served.", &[])
-            .with_label_values(&[] as &[&str]);
-        let store_errors = counters(
-            "tally_store_errors_total",
-            "Failed calls to a store, by store and kind (timed_out, connection_refused, ...).",
-            &["store", "kind"],
-        );
-        let cache = counters(
-            "tally_stats_cache_total",
-            "Reads of the access total by /api/stats, by outcome: hit (Redis) or miss (PostgreSQL).",
-            &["outcome"],
-        );
-        let store_up = gauges(
-            "tally_store_up",
-            "Whether the store answers (1) or not (0), as its health last found it.",
-            &["store"],
-        );
-        let queue_depth = gauges(
-            "tally_writer_queue_depth",
-            "Page views waiting for the writer when it last took a batch.",
-            &[],
-        )
-        .with_label_values(&[] as &[&str]);
-        let pool_in_use = gauges(
-            "tally_pool_connections_in_use",
-            "Connections checked out of each pool.",
-            &["pool"],
-        );
+        let r = &registry;
         Self {
+            requests: register_histogram_vec_with_registry!(
+                "tally_http_request_duration_seconds",
+                "HTTP requests answered, by route pattern and status, and how long each took.",
+                &["route", "status"],
+                LATENCY.to_vec(),
+                r
+            )
+            .expect(ONCE),
+            views: register_int_counter_with_registry!("tally_views_total", "Page views served.", r)
+                .expect(ONCE),
+            store_up: register_int_gauge_vec_with_registry!(
+                "tally_store_up",
+                "Whether the store answers (1) or not (0), as its health last found it.",
+                &["store"],
+                r
+            )
+            .expect(ONCE),
+            store_calls: register_histogram_vec_with_registry!(
+                "tally_store_call_duration_seconds",
+                "Calls to a store, by store and outcome (ok or error), and how long each took.",
+                &["store", "outcome"],
+                LATENCY.to_vec(),
+                r
+            )
+            .expect(ONCE),
+            store_errors: register_int_counter_vec_with_registry!(
+                "tally_store_errors_total",
+                "Failed calls to a store, by store and kind (timed_out, connection_refused, ...).",
+                &["store", "kind"],
+                r
+            )
+            .expect(ONCE),
+            batch_size: register_histogram_with_registry!(
+                "tally_writer_batch_size",
+                "Page views written to PostgreSQL in one transaction.",
+                BATCH.to_vec(),
+                r
+            )
+            .expect(ONCE),
+            commit_seconds: register_histogram_with_registry!(
+                "tally_writer_commit_duration_seconds",
+                "How long the writer took for one batch, from BEGIN to a committed COMMIT.",
+                LATENCY.to_vec(),
+                r
+            )
+            .expect(ONCE),
+            queue_depth: register_int_gauge_with_registry!(
+                "tally_writer_queue_depth",
+                "Page views waiting for the writer when it last took a batch.",
+                r
+            )
+            .expect(ONCE),
+            cache: register_int_counter_vec_with_registry!(
+                "tally_stats_cache_total",
+                "Reads of the access total by /api/stats, by outcome: hit (Redis) or miss (PostgreSQL).",
+                &["outcome"],
+                r
+            )
+            .expect(ONCE),
+            pool_in_use: register_int_gauge_vec_with_registry!(
+                "tally_pool_connections_in_use",
+                "Connections checked out of each pool.",
+                &["pool"],
+                r
+            )
+            .expect(ONCE),
             registry,
-            requests,
-            views,
-            store_up,
-            store_calls,
-            store_errors,
-            batch_size,
-            commit_seconds,
-            queue_depth,
-            cache,
-            pool_in_use,
         }
     }
 

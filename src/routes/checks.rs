@@ -60,7 +60,7 @@ pub async fn healthz() -> HttpResponse {
 /// does not change it (the page still serves, degraded); the body says each
 /// store's last known state.
 pub async fn readyz(tally: web::Data<Tally>, shutdown: web::Data<Shutdown>) -> HttpResponse {
-    let stores = tally.readiness();
+    let (postgres_up, redis_up) = tally.readiness();
     let (status, word) = if shutdown.is_requested() {
         (StatusCode::SERVICE_UNAVAILABLE, "draining")
     } else {
@@ -70,8 +70,8 @@ pub async fn readyz(tally: web::Data<Tally>, shutdown: web::Data<Shutdown>) -> H
         status,
         serde_json::json!({
             "status": word,
-            "postgres": state_word(stores.postgres_up),
-            "redis": state_word(stores.redis_up),
+            "postgres": state_word(postgres_up),
+            "redis": state_word(redis_up),
             "served_by": tally.instance(),
         }),
     )
