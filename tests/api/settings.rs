@@ -20,14 +20,14 @@ fn error_for(pairs: &[(&str, &str)]) -> String {
 #[test]
 fn the_defaults_describe_a_local_development_setup() {
     let s = parse(&[]).expect("defaults parse");
-    assert_eq!(s.listen_text(), "0.0.0.0:8000");
+    assert_eq!((s.host.as_str(), s.port), ("0.0.0.0", 8000));
     assert_eq!(s.database_addr(), "localhost:5432");
     assert_eq!(s.postgres().get_dbname(), Some("tally"));
     assert_eq!(s.redis_addr(), "localhost:6379");
-    assert_eq!(s.store_timeout(), Duration::from_secs(2));
-    assert_eq!(s.startup_budget(), Duration::from_secs(30));
-    assert_eq!(s.log_filter(), "info");
-    assert_eq!(s.redis_key_prefix(), "tally:");
+    assert_eq!(s.store_timeout, Duration::from_secs(2));
+    assert_eq!(s.startup_budget, Duration::from_secs(30));
+    assert_eq!(s.log_filter, "info");
+    assert_eq!(s.redis_key_prefix, "tally:");
 }
 
 #[test]
