@@ -156,10 +156,10 @@ impl Settings {
         config
     }
 
-    /// Redis's address, with the password from its file or else from the URL.
+    /// Redis's address, with the password from its file if one was given.
     pub fn redis(&self) -> ConnectionInfo {
         let info = self.redis_url.info.clone();
-        match self.redis_password_file.as_ref().or(self.redis_url.password.as_ref()) {
+        match &self.redis_password_file {
             Some(password) => {
                 let with = info.redis_settings().clone().set_password(password.expose_secret());
                 info.set_redis_settings(with)
@@ -287,11 +287,10 @@ impl fmt::Debug for PostgresTarget {
     }
 }
 
-/// Where Redis is, the URL's password kept apart. `Debug` and `Display` show `host:port` only.
+/// Where Redis is. `Debug` and `Display` show `host:port` only.
 #[derive(Clone)]
 struct RedisTarget {
     info: ConnectionInfo,
-    password: Option<SecretString>,
 }
 
 impl RedisTarget {
@@ -306,18 +305,7 @@ impl RedisTarget {
         let info = text
             .into_connection_info()
             .map_err(|e| format!("is not a valid Redis URL: {e}"))?;
-        let settings = info.redis_settings();
-        let password = settings.password().map(SecretString::from);
-        let mut without = deadpool_redis::redis::RedisConnectionInfo::default()
-            .set_db(settings.db())
-            .set_protocol(settings.protocol());
-        if let Some(user) = settings.username() {
-            without = without.set_username(user);
-        }
-        Ok(Self {
-            info: info.clone().set_redis_settings(without),
-            password,
-        })
+        Ok(Self { info })
     }
 }
 
