@@ -17,7 +17,7 @@ mod writer;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 
 pub use cache::TTL as CACHE_TTL;
 pub use writer::Recorded;
@@ -83,13 +83,10 @@ impl AccessTotal {
     }
 
     /// Appends a view's row; answers its exact total once committed and the cached
-    /// copy raised, or fails by `deadline` (the writer gives up on its batch then).
+    /// copy raised (so the cache holds this view before the page shows it), or fails
+    /// by `deadline` (the writer gives up on its batch then).
     pub async fn record(&self, access: NewAccess, deadline: Instant) -> Result<Recorded> {
-        let recorded = self.writer.record(access, deadline).await?;
-        // The cached copy holds this view before the page shows it (or the deadline
-        // passes: the watermark still keeps this instance from serving less).
-        let _ = timeout_at(deadline, recorded.after_commit()).await;
-        Ok(recorded)
+        self.writer.record(access, deadline).await
     }
 
     /// The cached copy of the total, when one can be trusted (`None`: a miss).

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::Object;
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 
@@ -44,15 +44,6 @@ pub struct Recorded {
     /// How many views that batch held.
     pub batch_size: usize,
     pub recent: Arc<[Access]>,
-    /// Resolves when the after-commit hook of this view's batch has run.
-    after_commit: Shared<BoxFuture<'static, ()>>,
-}
-
-impl Recorded {
-    /// Waits until the after-commit hook of this view's batch has run.
-    pub async fn after_commit(&self) {
-        self.after_commit.clone().await;
-    }
 }
 
 struct Pending {
@@ -140,7 +131,7 @@ impl Task {
             match written {
                 Ok(Ok(Ok(written))) => {
                     self.metrics.batch(batch.len(), started.elapsed());
-                    self.answer(&mut batch, written);
+                    self.answer(&mut batch, written, deadline);
                 }
                 Ok(Ok(Err(error))) => fail(&mut batch, error),
                 Ok(Err(_elapsed)) => fail(&mut batch, Error::Timeout),
@@ -199,25 +190,25 @@ impl Task {
         }
     }
 
-    /// Runs the after-commit hook, then answers every view with its own total.
-    fn answer(&self, batch: &mut Vec<Pending>, written: Written) {
-        let hook = tokio::spawn((self.after_commit)(&written.total, written.committed_at));
-        let after_commit = async move {
-            let _ = hook.await;
-        }
-        .boxed()
-        .shared();
-        let size = batch.len();
-        let first = written.total.total - size as i64 + 1;
-        for (offset, pending) in batch.drain(..).enumerate() {
-            let _ = pending.reply.send(Ok(Recorded {
-                total: first + offset as i64,
-                batch_total: written.total.total,
-                batch_size: size,
-                recent: Arc::clone(&written.recent),
-                after_commit: after_commit.clone(),
-            }));
-        }
+    /// Runs the after-commit hook, then answers every view with its own total, so
+    /// no view is shown before the hook has run (or the batch's deadline has
+    /// passed). In a task of its own: the next batch need not wait for the hook.
+    fn answer(&self, batch: &mut Vec<Pending>, written: Written, deadline: Instant) {
+        let hook = (self.after_commit)(&written.total, written.committed_at);
+        let views: Vec<Pending> = batch.drain(..).collect();
+        tokio::spawn(async move {
+            let _ = timeout_at(deadline, hook).await;
+            let size = views.len();
+            let first = written.total.total - size as i64 + 1;
+            for (offset, pending) in views.into_iter().enumerate() {
+                let _ = pending.reply.send(Ok(Recorded {
+                    total: first + offset as i64,
+                    batch_total: written.total.total,
+                    batch_size: size,
+                    recent: Arc::clone(&written.recent),
+                }));
+            }
+        });
     }
 }
 
