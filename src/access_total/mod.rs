@@ -83,8 +83,9 @@ impl AccessTotal {
     }
 
     /// Appends a view's row; answers its exact total once committed and the cached
-    /// copy raised (so the cache holds this view before the page shows it), or fails
-    /// by `deadline` (the writer gives up on its batch then).
+    /// copy raised (so the cache holds this view before the page shows it, unless
+    /// Redis is too slow to wait for), or fails by `deadline` (the writer gives up on
+    /// its batch then).
     pub async fn record(&self, access: NewAccess, deadline: Instant) -> Result<Recorded> {
         self.writer.record(access, deadline).await
     }
@@ -116,7 +117,10 @@ impl AccessTotal {
 /// WARN line, if it is missing or wrong.
 async fn check(postgres: &Postgres) -> Result<()> {
     match postgres.check_total().await? {
-        Some(Rebuilt { was: Some(was), now }) => log::warn!(
+        Some(Rebuilt {
+            was: Some(was),
+            now,
+        }) => log::warn!(
             "postgres: the access total said {was} but the log holds {now} rows; rebuilt it from the log"
         ),
         Some(Rebuilt { was: None, now }) => log::warn!(

@@ -5,7 +5,8 @@
 //! with its own exact total once the transaction has committed. A view alone goes
 //! out at once; under load, views share commits instead of queueing behind each
 //! other for the totals row. After each commit it runs the hook it was started with
-//! (the access total uses it to raise the cached copy).
+//! (the access total uses it to raise the cached copy), and answers the views once
+//! the hook has run or [`HOOK_WAIT`] has passed.
 //!
 //! The writer keeps one connection of its own from batch to batch. A batch has until
 //! the earliest deadline among its views: past it, the transaction is cancelled on
@@ -17,6 +18,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::Object;
 use futures_util::FutureExt;
@@ -29,6 +31,10 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::stores::Guarded;
 use crate::stores::postgres::{self, Postgres, Total};
+
+/// How long the views of a committed batch wait for its after-commit hook (the raise
+/// of the cached total takes well under a millisecond when Redis is well).
+const HOOK_WAIT: Duration = Duration::from_millis(100);
 
 /// Work to run once per committed batch: given the batch's total and the moment it
 /// was known committed.
@@ -190,14 +196,15 @@ impl Task {
         }
     }
 
-    /// Runs the after-commit hook, then answers every view with its own total, so
-    /// no view is shown before the hook has run (or the batch's deadline has
-    /// passed). In a task of its own: the next batch need not wait for the hook.
+    /// Starts the after-commit hook, then answers every view with its own total
+    /// once the hook has run, or after [`HOOK_WAIT`] (or the batch's deadline),
+    /// whichever comes first: the hook may carry on, but a slow one never holds up
+    /// the views. In a task of its own, so the next batch need not wait.
     fn answer(&self, batch: &mut Vec<Pending>, written: Written, deadline: Instant) {
-        let hook = (self.after_commit)(&written.total, written.committed_at);
-        let views: Vec<Pending> = batch.drain(..).collect();
+        let hook = tokio::spawn((self.after_commit)(&written.total, written.committed_at));
+        let views = std::mem::replace(batch, Vec::with_capacity(batch.capacity()));
         tokio::spawn(async move {
-            let _ = timeout_at(deadline, hook).await;
+            let _ = timeout_at(deadline.min(written.committed_at + HOOK_WAIT), hook).await;
             let size = views.len();
             let first = written.total.total - size as i64 + 1;
             for (offset, pending) in views.into_iter().enumerate() {
