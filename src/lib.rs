@@ -18,7 +18,7 @@ pub mod config;
 pub mod error;
 pub(crate) mod error_page;
 pub mod healthcheck;
-pub(crate) mod locale;
+pub mod locale;
 pub mod logging;
 pub mod metrics;
 pub mod middleware;

@@ -4,6 +4,7 @@
 use deadpool_redis::redis;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use tally::locale::{EN, PT_BR, Texts};
 
 use crate::helpers::{Namespace, RedisServer, TestApp, element_text, redis_connection, redis_url};
 
@@ -488,5 +489,46 @@ async fn markup_in_the_language_inputs_is_never_reflected() {
     assert!(
         again.body.contains("&#34;&#62;&#60;script&#62;")
             || again.body.contains("&quot;&gt;&lt;script&gt;")
+    );
+}
+
+#[test]
+fn durations_are_grouped_and_pointed_per_language() {
+    for (micros, en, pt) in [
+        (2_000_460, "2,000.5 ms", "2.000,5 ms"),
+        (1_240, "1.2 ms", "1,2 ms"),
+        (40, "0.0 ms", "0,0 ms"),
+        (999_000, "999.0 ms", "999,0 ms"),
+        (1_234_567_000, "1,234,567.0 ms", "1.234.567,0 ms"),
+    ] {
+        let took = std::time::Duration::from_micros(micros);
+        assert_eq!(EN.millis(took).to_string(), en);
+        assert_eq!(PT_BR.millis(took).to_string(), pt);
+    }
+}
+
+#[test]
+fn dates_and_clocks_read_as_each_language_writes_them() {
+    use time::macros::datetime;
+    let shown = |t: &Texts, at| {
+        let (date, clock) = (Texts::say(t.date, at), Texts::say(t.clock, at));
+        (date.to_string(), clock.to_string())
+    };
+    let evening = datetime!(2025-03-07 19:04:05 UTC);
+    assert_eq!(
+        shown(&EN, evening),
+        ("Mar 7, 2025".into(), "7:04:05 PM".into())
+    );
+    assert_eq!(
+        shown(&PT_BR, evening),
+        ("07/03/2025".into(), "19:04:05".into())
+    );
+    assert_eq!(
+        shown(&EN, datetime!(2025-12-31 00:00:09 UTC)).1,
+        "12:00:09 AM"
+    );
+    assert_eq!(
+        shown(&EN, datetime!(2025-12-31 12:30:00 UTC)).1,
+        "12:30:00 PM"
     );
 }
