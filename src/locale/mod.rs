@@ -12,10 +12,11 @@ mod en;
 mod pt_br;
 mod texts;
 
+use std::cmp::Reverse;
 use std::convert::Infallible;
 use std::future::{Ready, ready};
 
-use actix_web::http::header::{AcceptLanguage, Header, Preference, Quality};
+use actix_web::http::header::{AcceptLanguage, Header, LanguageTag, Preference, Quality};
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 
 pub use en::EN;
@@ -58,28 +59,29 @@ impl Locale {
     /// `pt-BR` and `pt`, takes its highest), the first named on a tie; `*` stands for
     /// any language not named; `q=0` refuses one. `None` when it accepts none of them.
     pub fn negotiate(accepted: &AcceptLanguage) -> Option<Self> {
-        // Each language's best (quality, position), and the wildcard's.
-        let mut named = [None::<(Quality, usize)>; Locale::ALL.len()];
-        let mut wildcard = None;
-        for (position, item) in accepted.iter().enumerate() {
-            let quality = item.quality;
-            let slot = match &item.item {
-                Preference::Any => &mut wildcard,
-                Preference::Specific(tag) => match Locale::from_tag(tag.primary_language()) {
-                    Some(locale) => &mut named[locale as usize],
-                    None => continue,
-                },
-            };
-            if slot.is_none_or(|(best, _)| quality > best) {
-                *slot = Some((quality, position));
-            }
-        }
+        // The best (quality, first position) among the items `named` picks.
+        let best = |named: &dyn Fn(&Preference<LanguageTag>) -> bool| {
+            let items = accepted
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| named(&item.item));
+            items
+                .map(|(position, item)| (item.quality, Reverse(position)))
+                .reduce(|best, next| if next.0 > best.0 { next } else { best })
+        };
         Locale::ALL
             .into_iter()
             .filter_map(|locale| {
+                let own = best(&|item| match item {
+                    Preference::Specific(tag) => {
+                        Self::from_tag(tag.primary_language()) == Some(locale)
+                    }
+                    Preference::Any => false,
+                });
+                let wildcard = || best(&|item| matches!(item, Preference::Any));
                 let (quality, position) =
-                    named[locale as usize].or(wildcard.map(|(quality, _)| (quality, usize::MAX)))?;
-                (quality > Quality::ZERO).then_some((quality, std::cmp::Reverse(position), locale))
+                    own.or_else(|| wildcard().map(|(quality, _)| (quality, Reverse(usize::MAX))))?;
+                (quality > Quality::ZERO).then_some((quality, position, locale))
             })
             // The highest quality, then the first named, then the default language.
             .reduce(|best, next| {
@@ -192,4 +194,3 @@ impl FromRequest for Language {
         ready(Ok(Self::of(request)))
     }
 }
-
