@@ -25,7 +25,12 @@ use tokio_postgres::config::Host;
 /// Every option can also be set by the environment variable shown with it (or a
 /// `.env` file in the working directory).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "tally", version, max_term_width = 100, args_override_self = true)]
+#[command(
+    name = "tally",
+    version,
+    max_term_width = 100,
+    args_override_self = true
+)]
 pub struct Settings {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -161,7 +166,10 @@ impl Settings {
         let info = self.redis_url.info.clone();
         match &self.redis_password_file {
             Some(password) => {
-                let with = info.redis_settings().clone().set_password(password.expose_secret());
+                let with = info
+                    .redis_settings()
+                    .clone()
+                    .set_password(password.expose_secret());
                 info.set_redis_settings(with)
             }
             None => info,

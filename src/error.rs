@@ -197,9 +197,7 @@ impl Error {
                 "55P03" => Reason::LockTimedOut,
                 "53300" => Reason::TooManyConnections,
                 "57P01" | "57P02" | "57P03" => Reason::ShuttingDown,
-                code if code.starts_with("08") || code.starts_with("57P") => {
-                    Reason::ConnectionLost
-                }
+                code if code.starts_with("08") || code.starts_with("57P") => Reason::ConnectionLost,
                 _ => Reason::QueryFailed,
             };
         }
@@ -264,4 +262,3 @@ fn is_pool_wrapper(cause: &(dyn StdError + 'static)) -> bool {
         Some(deadpool_redis::PoolError::Backend(_))
     )
 }
-

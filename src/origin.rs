@@ -25,4 +25,3 @@ pub fn is_cross_origin(
         _ => true,
     }
 }
-

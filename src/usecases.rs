@@ -104,7 +104,8 @@ impl Tally {
                 (read.ok().map(|total| (total, Source::Database)), up)
             }
         };
-        self.metrics.cache(matches!(total, Some((_, Source::Cache))));
+        self.metrics
+            .cache(matches!(total, Some((_, Source::Cache))));
         Stats {
             redis_up: visits.result.is_ok(),
             visits: visits.result.ok(),

@@ -37,59 +37,52 @@ struct Card {
     /// The number, or `None` when the store could not give it.
     value: Option<i64>,
     store: &'static str,
-    took: Duration,
-    /// Why there is no number.
-    failure: Option<Failure>,
-    /// What the store did, said when it gave the number.
-    did: Did,
+    state: State,
 }
 
+/// What the store did: answered (or committed) in so long, or why it gave no number.
 #[derive(Clone, Copy)]
-enum Did {
-    Answer,
-    Commit,
-}
-
-#[derive(Clone, Copy)]
-enum Failure {
-    Down(Reason),
+enum State {
+    Answered(Duration),
+    Committed(Duration),
+    Down(Reason, Duration),
     Error(Reason),
     Bug(Reason),
 }
 
 impl Card {
-    fn new<T>(timed: &Timed<T>, number: impl Fn(&T) -> i64, store: &'static str, did: Did) -> Self {
-        let failure = timed.result.as_ref().err().map(|error| {
-            let reason = error.reason();
-            if error.is_bug() {
-                Failure::Bug(reason)
-            } else if error.is_outage() {
-                Failure::Down(reason)
-            } else {
-                Failure::Error(reason)
-            }
-        });
+    fn new<T>(
+        timed: &Timed<T>,
+        number: impl Fn(&T) -> i64,
+        store: &'static str,
+        done: fn(Duration) -> State,
+    ) -> Self {
+        let took = timed.elapsed;
+        let (value, state) = match &timed.result {
+            Ok(answer) => (Some(number(answer)), done(took)),
+            Err(error) if error.is_bug() => (None, State::Bug(error.reason())),
+            Err(error) if error.is_outage() => (None, State::Down(error.reason(), took)),
+            Err(error) => (None, State::Error(error.reason())),
+        };
         Self {
-            value: timed.result.as_ref().ok().map(number),
+            value,
             store,
-            took: timed.elapsed,
-            failure,
-            did,
+            state,
         }
     }
 
-    /// The store's state in a sentence: how long it took, or why it gave no number.
-    /// Its words are all Tally's own, written as they are.
+    /// The store's state in a sentence. Its words are all Tally's own, written as
+    /// they are.
     fn state(&self, t: &'static Texts) -> HtmlSafeOutput<impl fmt::Display> {
-        let (store, took) = (self.store, t.millis(self.took));
-        HtmlSafeOutput(fmt::from_fn(move |f| match self.failure {
-            None => match self.did {
-                Did::Answer => (t.answered_in)(f, took),
-                Did::Commit => (t.committed_in)(f, took),
-            },
-            Some(Failure::Down(reason)) => (t.store_down)(f, (store, (t.reason)(reason), took)),
-            Some(Failure::Error(reason)) => (t.store_error)(f, (store, (t.reason)(reason))),
-            Some(Failure::Bug(reason)) => (t.bug)(f, (store, (t.reason)(reason))),
+        let (store, state) = (self.store, self.state);
+        HtmlSafeOutput(fmt::from_fn(move |f| match state {
+            State::Answered(took) => (t.answered_in)(f, t.millis(took)),
+            State::Committed(took) => (t.committed_in)(f, t.millis(took)),
+            State::Down(reason, took) => {
+                (t.store_down)(f, (store, (t.reason)(reason), t.millis(took)))
+            }
+            State::Error(reason) => (t.store_error)(f, (store, (t.reason)(reason))),
+            State::Bug(reason) => (t.bug)(f, (store, (t.reason)(reason))),
         }))
     }
 }
@@ -193,12 +186,12 @@ pub async fn index(
     let page = IndexPage {
         t: language.texts(),
         language,
-        visits: Card::new(&view.visits, |visits| *visits, "Redis", Did::Answer),
+        visits: Card::new(&view.visits, |visits| *visits, "Redis", State::Answered),
         access_total: Card::new(
             &view.access,
             |recorded| recorded.total,
             "PostgreSQL",
-            Did::Commit,
+            State::Committed,
         ),
         recent,
         reset_notice: after_reset(request.query_string()),

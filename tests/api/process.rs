@@ -587,7 +587,10 @@ fn variables() -> Vec<(String, Option<String>)> {
         .filter_map(|arg| {
             let env = arg.get_env()?.to_string_lossy().into_owned();
             let default = arg.get_default_values().first();
-            Some((env, default.map(|value| value.to_string_lossy().into_owned())))
+            Some((
+                env,
+                default.map(|value| value.to_string_lossy().into_owned()),
+            ))
         })
         .collect()
 }

@@ -49,7 +49,10 @@ async fn reset_from_another_origin_is_refused_and_changes_nothing() {
     let host = app.address.trim_start_matches("http://").to_owned();
     let own = app.address.clone();
     let port = host.rsplit(':').next().expect("a port").to_owned();
-    let (named, shouted) = (format!("localhost:{port}"), format!("https://LOCALHOST:{port}"));
+    let (named, shouted) = (
+        format!("localhost:{port}"),
+        format!("https://LOCALHOST:{port}"),
+    );
     let refused: &[(&[(&str, &str)], &str)] = &[
         (&[("Sec-Fetch-Site", "cross-site")], "cross-site"),
         (&[("Sec-Fetch-Site", "same-site")], "same-site"),
@@ -60,7 +63,10 @@ async fn reset_from_another_origin_is_refused_and_changes_nothing() {
         (&[("Origin", "http://evil.example")], "foreign origin"),
         (&[("Origin", "null")], "null origin"),
         (&[("Origin", "http://127.0.0.1:1")], "other port"),
-        (&[("Sec-Fetch-Site", "something-new")], "an unknown Sec-Fetch-Site"),
+        (
+            &[("Sec-Fetch-Site", "something-new")],
+            "an unknown Sec-Fetch-Site",
+        ),
     ];
     for (headers, case) in refused {
         let mut request = app.client.post(app.url("/reset"));
@@ -85,7 +91,10 @@ async fn reset_from_another_origin_is_refused_and_changes_nothing() {
             "own origin in capitals, over https",
         ),
         (
-            &[("Sec-Fetch-Site", "same-origin"), ("Origin", "http://evil.example")],
+            &[
+                ("Sec-Fetch-Site", "same-origin"),
+                ("Origin", "http://evil.example"),
+            ],
             "Sec-Fetch-Site wins over Origin",
         ),
         (&[("Sec-Fetch-Site", ""), ("Origin", "")], "both empty"),
