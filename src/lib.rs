@@ -1,16 +1,9 @@
 //! Tally: a visit counter in Redis beside an access log in PostgreSQL.
 //!
-//! The layers, each depending only on those below it:
-//!
-//! - [`startup`] assembles the app; [`routes`] and [`middleware`] are its HTTP side.
-//! - [`usecases`]: what Tally does (count a view, reset, stats, checks).
-//! - [`access_total`] (written, cached, repaired) and [`store_health`] (up or down).
-//! - [`stores`]: PostgreSQL and Redis, their pools and every query and command.
-//! - [`config`], [`error`], [`error_page`], [`locale`], [`access_log`], [`shutdown`],
-//!   [`origin`], [`metrics`], [`logging`].
-//!
-//! Modules are public where `main` or the integration tests reach into them;
-//! the rest are the crate's own.
+//! Layers, each using only those below it: [`startup`] (with [`routes`] and
+//! [`middleware`]), then [`usecases`], then [`access_total`] and [`store_health`],
+//! then [`stores`]; the rest ([`config`], [`error`], [`locale`], ...) is shared.
+//! Modules are public where `main` or the integration tests reach into them.
 
 pub mod access_log;
 pub mod access_total;
