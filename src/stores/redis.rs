@@ -26,8 +26,8 @@ pub fn cached_total_key(epoch: &str) -> String {
 
 /// Sets the key to ARGV[1], expiring in ARGV[2] ms, unless it already holds at least
 /// that: totals only grow, so a fill carrying an older total never moves the cached
-/// one back past a raise carrying a newer one. (Sent by its SHA1 with `EVALSHA`,
-/// loaded again when Redis has forgotten it: once per committed batch, not per view.)
+/// one back past a raise carrying a newer one. (Sent whole with `EVAL`, once per
+/// committed batch, not per view; Redis keeps it compiled, by its hash.)
 const RAISE_TO: &str = "
     local current = tonumber(redis.call('GET', KEYS[1]))
     local candidate = tonumber(ARGV[1])
@@ -53,7 +53,6 @@ pub struct Redis {
     prefix: String,
     /// `INCR` of the visit counter, built once: every page view sends it.
     count_visit: redis::Cmd,
-    raise_to: Arc<redis::Script>,
 }
 
 impl Redis {
@@ -85,7 +84,6 @@ impl Redis {
             next_id: Arc::default(),
             prefix,
             count_visit,
-            raise_to: Arc::new(redis::Script::new(RAISE_TO)),
         }
     }
 
@@ -133,22 +131,9 @@ impl Redis {
     pub async fn raise_cached_total(&self, epoch: &str, total: i64, ttl: Duration) -> Result<()> {
         let key = self.key(&cached_total_key(epoch));
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let sent = |command: &str, script: &str| {
-            let mut call = redis::cmd(command);
-            call.arg(script).arg(1).arg(&key).arg(total).arg(ttl_ms);
-            call
-        };
-        match self
-            .run::<i64>(&sent("EVALSHA", self.raise_to.get_hash()))
-            .await
-        {
-            Err(Error::Redis(error)) if error.code() == Some("NOSCRIPT") => {
-                self.run::<i64>(&sent("EVAL", RAISE_TO)).await?;
-            }
-            raised => {
-                raised?;
-            }
-        }
+        let mut raise = redis::cmd("EVAL");
+        raise.arg(RAISE_TO).arg(1).arg(key).arg(total).arg(ttl_ms);
+        let _: i64 = self.run(&raise).await?;
         Ok(())
     }
 
