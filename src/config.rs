@@ -40,10 +40,10 @@ pub struct Settings {
         long,
         env = "DATABASE_URL",
         default_value = "postgres://tally:tally@localhost:5432/tally",
-        value_parser = PostgresTarget::parse,
+        value_parser = parse_postgres,
         hide_env_values = true
     )]
-    database_url: PostgresTarget,
+    database_url: tokio_postgres::Config,
 
     /// File holding the PostgreSQL password, as Docker secrets are mounted; overrides the URL's
     #[arg(long, env = "DATABASE_PASSWORD_FILE", value_parser = read_secret)]
@@ -54,10 +54,10 @@ pub struct Settings {
         long,
         env = "REDIS_URL",
         default_value = "redis://localhost:6379",
-        value_parser = RedisTarget::parse,
+        value_parser = parse_redis,
         hide_env_values = true
     )]
-    redis_url: RedisTarget,
+    redis_url: ConnectionInfo,
 
     /// File holding the Redis password; overrides the URL's
     #[arg(long, env = "REDIS_PASSWORD_FILE", value_parser = read_secret)]
@@ -154,7 +154,7 @@ impl Settings {
 
     /// PostgreSQL's address, the password from its file if one was given.
     pub fn postgres(&self) -> tokio_postgres::Config {
-        let mut config = self.database_url.config.clone();
+        let mut config = self.database_url.clone();
         if let Some(password) = &self.database_password_file {
             config.password(password.expose_secret());
         }
@@ -163,7 +163,7 @@ impl Settings {
 
     /// Redis's address, with the password from its file if one was given.
     pub fn redis(&self) -> ConnectionInfo {
-        let info = self.redis_url.info.clone();
+        let info = self.redis_url.clone();
         match &self.redis_password_file {
             Some(password) => {
                 let with = info
@@ -178,12 +178,28 @@ impl Settings {
 
     /// `host:port` of PostgreSQL, safe to log.
     pub fn database_addr(&self) -> String {
-        self.database_url.to_string()
+        let port = self
+            .database_url
+            .get_ports()
+            .first()
+            .copied()
+            .unwrap_or(5432);
+        match self.database_url.get_hosts().first() {
+            Some(Host::Tcp(host)) => format!("{host}:{port}"),
+            Some(Host::Unix(path)) => format!("{}:{port}", path.display()),
+            None => format!("localhost:{port}"),
+        }
     }
 
     /// `host:port` of Redis, safe to log.
     pub fn redis_addr(&self) -> String {
-        self.redis_url.to_string()
+        match self.redis_url.addr() {
+            ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+                format!("{host}:{port}")
+            }
+            ConnectionAddr::Unix(path) => path.display().to_string(),
+            _ => "redis".to_owned(),
+        }
     }
 
     /// The addresses to listen on (`HOST` resolved, with `PORT`).
@@ -251,88 +267,31 @@ fn read_secret(path: &str) -> Result<SecretString, String> {
     Ok(password.into())
 }
 
-/// Where PostgreSQL is. Its `Debug` and `Display` show `host:port` only.
-#[derive(Clone)]
-struct PostgresTarget {
-    config: tokio_postgres::Config,
-}
-
-impl PostgresTarget {
-    fn parse(text: &str) -> Result<Self, String> {
-        const EXPECTED: &str = "expected postgres://user:password@host:port/database";
-        let text = text.trim();
-        if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
-            return Err(format!("is not a PostgreSQL URL ({EXPECTED})"));
-        }
-        let config = tokio_postgres::Config::from_str(text).map_err(|e| {
-            format!("is not a valid PostgreSQL URL ({e}); percent-encode symbols in the password, or use DATABASE_PASSWORD_FILE")
-        })?;
-        if config.get_hosts().is_empty() {
-            return Err(format!("names no host ({EXPECTED})"));
-        }
-        Ok(Self { config })
+/// A PostgreSQL URL. (tokio-postgres's `Debug` hides the password.)
+fn parse_postgres(text: &str) -> Result<tokio_postgres::Config, String> {
+    const EXPECTED: &str = "expected postgres://user:password@host:port/database";
+    let text = text.trim();
+    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+        return Err(format!("is not a PostgreSQL URL ({EXPECTED})"));
     }
-}
-
-impl fmt::Display for PostgresTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let port = self.config.get_ports().first().copied().unwrap_or(5432);
-        match self.config.get_hosts().first() {
-            Some(Host::Tcp(host)) => write!(f, "{host}:{port}"),
-            Some(Host::Unix(path)) => write!(f, "{}:{port}", path.display()),
-            None => write!(f, "localhost:{port}"),
-        }
+    let config = tokio_postgres::Config::from_str(text).map_err(|e| {
+        format!("is not a valid PostgreSQL URL ({e}); percent-encode symbols in the password, or use DATABASE_PASSWORD_FILE")
+    })?;
+    if config.get_hosts().is_empty() {
+        return Err(format!("names no host ({EXPECTED})"));
     }
+    Ok(config)
 }
 
-impl fmt::Debug for PostgresTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "PostgresTarget({self}/{})",
-            self.config.get_dbname().unwrap_or("")
-        )
+/// A Redis URL. (redis-rs's `Debug` hides the password.)
+fn parse_redis(text: &str) -> Result<ConnectionInfo, String> {
+    let text = text.trim();
+    let known = ["redis://", "rediss://", "unix://", "redis+unix://"];
+    if !known.iter().any(|scheme| text.starts_with(scheme)) {
+        return Err("is not a Redis URL (expected redis://[:password@]host:port[/db])".to_owned());
     }
-}
-
-/// Where Redis is. `Debug` and `Display` show `host:port` only.
-#[derive(Clone)]
-struct RedisTarget {
-    info: ConnectionInfo,
-}
-
-impl RedisTarget {
-    fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let known = ["redis://", "rediss://", "unix://", "redis+unix://"];
-        if !known.iter().any(|scheme| text.starts_with(scheme)) {
-            return Err(
-                "is not a Redis URL (expected redis://[:password@]host:port[/db])".to_owned(),
-            );
-        }
-        let info = text
-            .into_connection_info()
-            .map_err(|e| format!("is not a valid Redis URL: {e}"))?;
-        Ok(Self { info })
-    }
-}
-
-impl fmt::Display for RedisTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.info.addr() {
-            ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
-                write!(f, "{host}:{port}")
-            }
-            ConnectionAddr::Unix(path) => write!(f, "{}", path.display()),
-            _ => f.write_str("redis"),
-        }
-    }
-}
-
-impl fmt::Debug for RedisTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RedisTarget({self})")
-    }
+    text.into_connection_info()
+        .map_err(|e| format!("is not a valid Redis URL: {e}"))
 }
 
 fn parse_host(text: &str) -> Result<String, String> {
