@@ -16,7 +16,7 @@ use std::cmp::Reverse;
 use std::convert::Infallible;
 use std::future::{Ready, ready};
 
-use actix_web::http::header::{AcceptLanguage, Header, LanguageTag, Preference, Quality};
+use actix_web::http::header::{AcceptLanguage, Header, Preference, Quality};
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 
 pub use en::EN;
@@ -55,43 +55,25 @@ impl Locale {
     }
 
     /// The language an `Accept-Language` header prefers among those the pages are
-    /// written in: the highest q-value wins (a language named several times, as
-    /// `pt-BR` and `pt`, takes its highest), the first named on a tie; `*` stands for
-    /// any language not named; `q=0` refuses one. `None` when it accepts none of them.
+    /// written in: the highest q-value, the first named on a tie; `*` stands for any
+    /// language not named (`q=0` refuses one). `None` when it accepts none of them.
     pub fn negotiate(accepted: &AcceptLanguage) -> Option<Self> {
-        // The best (quality, first position) among the items `named` picks.
-        let best = |named: &dyn Fn(&Preference<LanguageTag>) -> bool| {
-            let items = accepted
-                .iter()
-                .enumerate()
-                .filter(|(_, item)| named(&item.item));
-            items
-                .map(|(position, item)| (item.quality, Reverse(position)))
-                .reduce(|best, next| if next.0 > best.0 { next } else { best })
+        let named = |locale| {
+            accepted.iter().any(|item| match &item.item {
+                Preference::Specific(tag) => Self::from_tag(tag.primary_language()) == Some(locale),
+                Preference::Any => false,
+            })
         };
-        Locale::ALL
-            .into_iter()
-            .filter_map(|locale| {
-                let own = best(&|item| match item {
-                    Preference::Specific(tag) => {
-                        Self::from_tag(tag.primary_language()) == Some(locale)
-                    }
-                    Preference::Any => false,
-                });
-                let wildcard = || best(&|item| matches!(item, Preference::Any));
-                let (quality, position) =
-                    own.or_else(|| wildcard().map(|(quality, _)| (quality, Reverse(usize::MAX))))?;
-                (quality > Quality::ZERO).then_some((quality, position, locale))
-            })
-            // The highest quality, then the first named, then the default language.
-            .reduce(|best, next| {
-                if (next.0, next.1) > (best.0, best.1) {
-                    next
-                } else {
-                    best
-                }
-            })
-            .map(|(_, _, locale)| locale)
+        let mut ranked: Vec<_> = accepted
+            .iter()
+            .filter(|item| item.quality > Quality::ZERO)
+            .collect();
+        // A stable sort: on a tie, the first named, and `*` after every language named.
+        ranked.sort_by_key(|item| (Reverse(item.quality), item.item == Preference::Any));
+        ranked.into_iter().find_map(|item| match &item.item {
+            Preference::Specific(tag) => Self::from_tag(tag.primary_language()),
+            Preference::Any => Locale::ALL.into_iter().find(|&locale| !named(locale)),
+        })
     }
 
     /// The other language: the one the switch links to.
