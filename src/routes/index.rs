@@ -9,6 +9,7 @@ use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama::filters::HtmlSafeOutput;
+use time::format_description::well_known::Rfc3339;
 
 use crate::access_log::Access;
 use crate::error::{Error, Reason};
@@ -128,18 +129,9 @@ impl RecentLists {
 /// How the recent list shows one access.
 impl Access {
     /// RFC 3339 to the second, for `<time datetime>`.
-    fn datetime(&self) -> HtmlSafeOutput<impl fmt::Display> {
-        let at = self.at;
-        HtmlSafeOutput(fmt::from_fn(move |f| {
-            let (hour, minute, second) = at.to_hms();
-            let month = u8::from(at.month());
-            write!(
-                f,
-                "{:04}-{month:02}-{:02}T{hour:02}:{minute:02}:{second:02}Z",
-                at.year(),
-                at.day()
-            )
-        }))
+    fn datetime(&self) -> String {
+        let at = self.at.replace_nanosecond(0).unwrap_or(self.at);
+        at.format(&Rfc3339).unwrap_or_default()
     }
 
     fn date(&self, t: &Texts) -> impl fmt::Display {
