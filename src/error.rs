@@ -130,18 +130,6 @@ impl Error {
         line
     }
 
-    /// A bug in Tally, not anything a store did: it says so, and no store's health
-    /// changes for it.
-    pub fn is_bug(&self) -> bool {
-        self.reason().is_bug()
-    }
-
-    /// Whether the store could not be reached in time (refused, lost, timed out,
-    /// shutting down), as opposed to one that answered with an error.
-    pub fn is_outage(&self) -> bool {
-        self.reason().is_outage()
-    }
-
     /// Whether the connection the call ran on broke (closed, reset, its session
     /// terminated by the server): a call that failed so before it committed anything
     /// can be made again on a new connection.

@@ -42,10 +42,9 @@ pub enum Refusal {
 impl Message {
     /// The page for a failed call: a bug in Tally, or a store that did not answer.
     pub fn failed(error: &Error) -> Self {
-        if error.is_bug() {
-            Self::Bug(error.reason())
-        } else {
-            Self::StoreDown(error.reason())
+        match error.reason() {
+            reason if reason.is_bug() => Self::Bug(reason),
+            reason => Self::StoreDown(reason),
         }
     }
 

@@ -131,10 +131,11 @@ impl State {
             self.now_up();
             return;
         };
-        if error.is_bug() {
+        let reason = error.reason();
+        if reason.is_bug() {
             return;
         }
-        self.metrics.call(Some(error.reason()), took);
+        self.metrics.call(Some(reason), took);
         let store = self.store;
         let full = error.chain();
         // The chain starts with the store's name, which the line already gives.
@@ -143,7 +144,7 @@ impl State {
             .and_then(|rest| rest.strip_prefix(": "))
             .unwrap_or(&full)
             .to_owned();
-        if error.is_outage() {
+        if reason.is_outage() {
             if self.up.swap(false, Ordering::SeqCst) {
                 self.metrics.state(false);
                 log::warn!("{store}: down: {chain}");

@@ -61,9 +61,11 @@ impl Card {
         let took = timed.elapsed;
         let (value, state) = match &timed.result {
             Ok(answer) => (Some(number(answer)), done(took)),
-            Err(error) if error.is_bug() => (None, State::Bug(error.reason())),
-            Err(error) if error.is_outage() => (None, State::Down(error.reason(), took)),
-            Err(error) => (None, State::Error(error.reason())),
+            Err(error) => match error.reason() {
+                reason if reason.is_bug() => (None, State::Bug(reason)),
+                reason if reason.is_outage() => (None, State::Down(reason, took)),
+                reason => (None, State::Error(reason)),
+            },
         };
         Self {
             value,

@@ -180,7 +180,7 @@ impl Redis {
                     return Ok(value);
                 }
                 Sent::Answered(Err(error)) => {
-                    if !error.is_outage() {
+                    if !error.reason().is_outage() {
                         // Redis answered with an error: the connection is fine.
                         retire.disarm();
                     }
@@ -245,7 +245,7 @@ async fn sent<T>(command: impl Future<Output = redis::RedisResult<T>>) -> Sent<T
             .as_mut()
             .poll(context)
             .map(|outcome| match outcome.map_err(Error::from) {
-                Err(error) if first && error.is_outage() => Sent::Never(error),
+                Err(error) if first && error.reason().is_outage() => Sent::Never(error),
                 outcome => Sent::Answered(outcome),
             })
     })

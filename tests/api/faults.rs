@@ -308,11 +308,11 @@ fn a_writer_panic_reads_as_a_bug_not_as_a_store_outage() {
     let failed = Error::Batch(Arc::new(Error::WriterPanicked(
         "index out of bounds".into(),
     )));
-    assert!(failed.is_bug());
-    assert!(!failed.is_outage());
+    assert!(failed.reason().is_bug());
+    assert!(!failed.reason().is_outage());
     assert_eq!(failed.reason(), Reason::WriterPanicked);
 
     let stopping = Error::Batch(Arc::new(Error::WriterGone));
-    assert!(!stopping.is_bug());
-    assert!(stopping.is_outage());
+    assert!(!stopping.reason().is_bug());
+    assert!(stopping.reason().is_outage());
 }
