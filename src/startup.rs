@@ -12,7 +12,6 @@ use actix_files::{Files, NamedFile};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, FromRequest, Handler, HttpServer, Resource, Responder, guard, web};
-use futures_util::FutureExt;
 use futures_util::future::join;
 use tokio::time::{Instant, sleep, timeout};
 
@@ -189,14 +188,14 @@ async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildErro
         let postgres = postgres.clone();
         move || {
             let postgres = postgres.clone();
-            async move { postgres.ping().await }.boxed()
+            async move { postgres.ping().await }
         }
     });
     let redis_health = StoreHealth::watch("redis", timeout, metrics.store("redis"), {
         let redis = redis.clone();
         move || {
             let redis = redis.clone();
-            async move { redis.ping().await }.boxed()
+            async move { redis.ping().await }
         }
     });
     Ok(Tally {

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 
@@ -53,12 +52,15 @@ struct State {
 impl StoreHealth {
     /// Starts watching `store` (taken to be up: start-up has just reached it), each
     /// call bounded by `timeout`, with `probe` called every [`PROBE_EVERY`].
-    pub fn watch(
+    pub fn watch<F>(
         store: &'static str,
         timeout: Duration,
         metrics: StoreMetrics,
-        probe: impl Fn() -> BoxFuture<'static, Result<()>> + Send + 'static,
-    ) -> Self {
+        probe: impl Fn() -> F + Send + 'static,
+    ) -> Self
+    where
+        F: Future<Output = Result<()>> + Send,
+    {
         metrics.state(true);
         let state = Arc::new(State {
             store,
