@@ -44,12 +44,6 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Self {
         const ONCE: &str = "each metric is valid and registered once";
         let registry = Registry::new();
         let r = &registry;
@@ -123,7 +117,9 @@ impl Metrics {
             registry,
         }
     }
+}
 
+impl Metrics {
     /// One answered request: its route (not its path: the label stays bounded), its
     /// status and how long it took.
     pub fn request(&self, route: &str, status: StatusCode, took: Duration) {

@@ -11,28 +11,16 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-#[derive(Clone, Debug)]
+/// `Shutdown::default()` is one that only [`Shutdown::begin`] starts.
+#[derive(Clone, Debug, Default)]
 pub struct Shutdown {
     requested: Arc<watch::Sender<bool>>,
 }
 
-impl Default for Shutdown {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Shutdown {
-    /// A shutdown that only [`Shutdown::begin`] starts.
-    pub fn new() -> Self {
-        Self {
-            requested: Arc::new(watch::Sender::new(false)),
-        }
-    }
-
     /// A shutdown that SIGTERM or Ctrl-C starts. Needs a Tokio runtime.
     pub fn on_signals() -> Self {
-        let shutdown = Self::new();
+        let shutdown = Self::default();
         let trigger = shutdown.clone();
         tokio::spawn(async move {
             let signal = signal().await;

@@ -80,7 +80,7 @@ impl Application {
             settings.redis_addr(),
             settings.startup_budget
         );
-        let metrics = Metrics::new();
+        let metrics = Metrics::default();
         let tally = tokio::select! {
             tally = start(settings, metrics.clone()) => tally?,
             () = shutdown.requested() => return Err(BuildError::Stopped),

@@ -25,7 +25,7 @@ async fn access_total(ns: &Namespace, overrides: &[(&str, String)]) -> Arc<Acces
         redis,
         settings.batch_max,
         10,
-        tally::metrics::Metrics::new(),
+        tally::metrics::Metrics::default(),
     ))
 }
 

@@ -39,7 +39,7 @@ impl TestApp {
             .try_init();
         let instance = format!("test-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let settings = Self::settings(&ns, &instance, overrides);
-        let shutdown = Shutdown::new();
+        let shutdown = Shutdown::default();
         let app = Application::build(&settings, shutdown.clone())
             .await
             .unwrap_or_else(|e| panic!("the test app starts: {e}"));
