@@ -39,22 +39,14 @@ pub struct View {
     pub access: Timed<Recorded>,
 }
 
-/// Where a read of the total found it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// The cached copy in Redis.
-    Cache,
-    /// PostgreSQL (the cache missed, or could not be trusted).
-    Database,
-}
-
 /// The numbers as `/api/stats` reports them; `None` where no store could give one.
 pub struct Stats {
     pub visits: Option<i64>,
     pub access_total: Option<i64>,
     pub redis_up: bool,
     pub postgres_up: bool,
-    pub source: Option<Source>,
+    /// Whether the total is the cached copy in Redis (else PostgreSQL's, or none).
+    pub cache_hit: bool,
 }
 
 impl Tally {
@@ -94,24 +86,24 @@ impl Tally {
             self.redis_health.call(self.access_total.cached()),
         )
         .await;
-        let (total, postgres_up) = match cached.result {
+        let cache_hit = matches!(cached.result, Ok(Some(_)));
+        let (access_total, postgres_up) = match cached.result {
             // A cache hit did not ask PostgreSQL: its probe knows.
-            Ok(Some(total)) => (Some((total, Source::Cache)), self.postgres_health.is_up()),
+            Ok(Some(total)) => (Some(total), self.postgres_health.is_up()),
             _ => {
                 let read = self.postgres_health.call(self.access_total.from_database());
                 let read = read.await.result;
                 let up = read.is_ok();
-                (read.ok().map(|total| (total, Source::Database)), up)
+                (read.ok(), up)
             }
         };
-        self.metrics
-            .cache(matches!(total, Some((_, Source::Cache))));
+        self.metrics.cache(cache_hit);
         Stats {
             redis_up: visits.result.is_ok(),
             visits: visits.result.ok(),
-            access_total: total.map(|(total, _)| total),
+            access_total,
             postgres_up,
-            source: total.map(|(_, source)| source),
+            cache_hit,
         }
     }
 

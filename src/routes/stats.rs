@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::{json, state_word};
-use crate::usecases::Source;
 use crate::usecases::Tally;
 
 #[derive(Serialize)]
@@ -31,10 +30,7 @@ pub async fn stats(tally: web::Data<Tally>) -> HttpResponse {
             served_by: tally.instance(),
         },
     );
-    let cache = match stats.source {
-        Some(Source::Cache) => "hit",
-        _ => "miss",
-    };
+    let cache = if stats.cache_hit { "hit" } else { "miss" };
     response.headers_mut().insert(
         HeaderName::from_static("x-cache"),
         HeaderValue::from_static(cache),
