@@ -3,6 +3,7 @@
 //! `/cache` (one store each, asked now, with timings), `/metrics` (Prometheus).
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -81,9 +82,6 @@ pub async fn readyz(tally: web::Data<Tally>, shutdown: web::Data<Shutdown>) -> H
 pub async fn metrics(tally: web::Data<Tally>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .insert_header((
-            actix_web::http::header::CACHE_CONTROL,
-            actix_web::http::header::HeaderValue::from_static("no-store"),
-        ))
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(tally.report())
 }
