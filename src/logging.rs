@@ -23,7 +23,6 @@ pub async fn in_request<F: Future>(id: Arc<str>, work: F) -> F::Output {
     REQUEST_ID.scope(id, work).await
 }
 
-/// The id of the request being handled here, if any.
 pub fn request_id() -> Option<Arc<str>> {
     REQUEST_ID.try_with(Arc::clone).ok()
 }

@@ -30,7 +30,6 @@ impl Shutdown {
         shutdown
     }
 
-    /// Asks everything to stop.
     pub fn begin(&self) {
         self.requested.send_replace(true);
     }

@@ -50,7 +50,6 @@ pub struct Stats {
 }
 
 impl Tally {
-    /// The name pages and the API give as "served by".
     pub fn instance(&self) -> &str {
         &self.instance
     }

@@ -219,7 +219,6 @@ impl Task {
     }
 }
 
-/// Fails every view of the batch with `error`.
 fn fail(batch: &mut Vec<Pending>, error: Error) {
     let error = Arc::new(error);
     for pending in batch.drain(..) {

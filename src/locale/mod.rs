@@ -23,7 +23,6 @@ pub use en::EN;
 pub use pt_br::PT_BR;
 pub use texts::{Text, Texts};
 
-/// A language the pages are written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Locale {
     En,
@@ -159,7 +158,6 @@ impl Language {
         }
     }
 
-    /// The other language, which the switch link chooses.
     pub fn other(self) -> Language {
         Language {
             locale: self.locale.other(),

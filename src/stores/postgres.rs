@@ -65,7 +65,6 @@ pub struct Rebuilt {
     pub now: i64,
 }
 
-/// The access log's connection pools.
 #[derive(Clone)]
 pub struct Postgres {
     readers: Pool,
@@ -144,7 +143,6 @@ impl Postgres {
         Ok(value)
     }
 
-    /// Asks for `SELECT 1`.
     pub async fn ping(&self) -> Result<()> {
         self.on_reader(async |client| {
             client.simple_query("SELECT 1").await?;
@@ -290,7 +288,6 @@ pub async fn append(
     Ok(Appended { total, recent })
 }
 
-/// Commits what [`append`] wrote.
 pub async fn commit(client: &Object) -> Result<()> {
     Ok(client.batch_execute("COMMIT").await?)
 }

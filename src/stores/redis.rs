@@ -97,7 +97,6 @@ impl Redis {
         format!("{}{name}", self.prefix)
     }
 
-    /// Asks for `PING`.
     pub async fn ping(&self) -> Result<()> {
         let _: String = self.run(&redis::cmd("PING")).await?;
         Ok(())
@@ -108,7 +107,6 @@ impl Redis {
         self.run(&self.count_visit).await
     }
 
-    /// Sets the visit counter back to zero.
     pub async fn reset_visits(&self) -> Result<()> {
         self.run(redis::cmd("SET").arg(self.key(VISITS)).arg(0))
             .await
@@ -120,7 +118,6 @@ impl Redis {
         Ok(visits.unwrap_or(0))
     }
 
-    /// The cached access total of `epoch`, if one is cached.
     pub async fn cached_total(&self, epoch: &str) -> Result<Option<i64>> {
         let key = self.key(&cached_total_key(epoch));
         self.run(redis::cmd("GET").arg(key)).await
