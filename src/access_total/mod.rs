@@ -6,7 +6,7 @@
 //!   counts the log.
 //! - **Cached** in Redis by [`cache`], which `/api/stats` reads first (cache-aside,
 //!   [`AccessTotal::cached`], then [`AccessTotal::from_database`]): the writer raises
-//!   the cached copy after every commit, through the hook it is started with.
+//!   the cached copy after every commit.
 //! - **Repaired** here: a totals row that is missing, or disagrees with the log, is
 //!   rebuilt from the log (at start-up, and whenever a view finds it missing), with
 //!   one WARN line.
@@ -16,7 +16,6 @@ mod writer;
 
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use tokio::time::Instant;
 
 pub use cache::TTL as CACHE_TTL;
@@ -25,7 +24,7 @@ pub use writer::Recorded;
 use crate::access_log::NewAccess;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::stores::postgres::{Postgres, Rebuilt, Total};
+use crate::stores::postgres::{Postgres, Rebuilt};
 use crate::stores::redis::Redis;
 use cache::Cache;
 use writer::Writer;
@@ -38,7 +37,7 @@ pub struct AccessTotal {
 }
 
 impl AccessTotal {
-    /// Starts the writer, with the raise of the cached copy as its after-commit hook.
+    /// Starts the writer, which raises the cached copy after each commit.
     pub fn start(
         postgres: Postgres,
         redis: Redis,
@@ -47,27 +46,12 @@ impl AccessTotal {
         metrics: Metrics,
     ) -> Self {
         let cache = Arc::new(Cache::new(redis));
-        let raise = {
-            let cache = Arc::clone(&cache);
-            move |total: &Total, committed_at: Instant| {
-                // Noted before any view of the batch is answered, so this instance
-                // never serves a cached copy below what it has shown.
-                cache.shown(total);
-                let (cache, total) = (Arc::clone(&cache), total.clone());
-                async move {
-                    if let Err(error) = cache.raise(&total, committed_at).await {
-                        log::debug!("redis: cached access total not raised: {}", error.chain());
-                    }
-                }
-                .boxed()
-            }
-        };
         let writer = Writer::start(
             postgres.clone(),
+            Arc::clone(&cache),
             batch_max,
             recent_limit,
             metrics,
-            Box::new(raise),
         );
         Self {
             writer,

@@ -4,9 +4,9 @@
 //! transaction inserts their rows and raises the running total; it answers each view
 //! with its own exact total once the transaction has committed. A view alone goes
 //! out at once; under load, views share commits instead of queueing behind each
-//! other for the totals row. After each commit it runs the hook it was started with
-//! (the access total uses it to raise the cached copy), and answers the views once
-//! the hook has run or [`HOOK_WAIT`] has passed.
+//! other for the totals row. After each commit it raises the cached copy of the
+//! total ([`super::cache`]), and answers the views once that is done or
+//! [`RAISE_WAIT`] has passed.
 //!
 //! The writer keeps one connection of its own from batch to batch. A batch has until
 //! the earliest deadline among its views: past it, the transaction is cancelled on
@@ -22,23 +22,19 @@ use std::time::Duration;
 
 use deadpool_postgres::Object;
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 
+use super::cache::Cache;
 use crate::access_log::{Access, NewAccess};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::stores::Guarded;
 use crate::stores::postgres::{self, Postgres, Total};
 
-/// How long the views of a committed batch wait for its after-commit hook (the raise
-/// of the cached total takes well under a millisecond when Redis is well).
-const HOOK_WAIT: Duration = Duration::from_millis(100);
-
-/// Work to run once per committed batch: given the batch's total and the moment it
-/// was known committed.
-pub type AfterCommit = Box<dyn Fn(&Total, Instant) -> BoxFuture<'static, ()> + Send + Sync>;
+/// How long the views of a committed batch wait for the cached total's raise (it
+/// takes well under a millisecond when Redis is well).
+const RAISE_WAIT: Duration = Duration::from_millis(100);
 
 /// A view's row is committed: the total after it, and the newest accesses.
 #[derive(Clone)]
@@ -68,18 +64,18 @@ impl Writer {
     /// Starts the writer task on the current Tokio runtime.
     pub fn start(
         postgres: Postgres,
+        cache: Arc<Cache>,
         batch_max: usize,
         recent_limit: i64,
         metrics: Metrics,
-        after_commit: AfterCommit,
     ) -> Self {
         let (queue, inbox) = mpsc::channel(batch_max * 4);
         let task = Task {
             postgres,
+            cache,
             connection: None,
             recent_limit,
             metrics,
-            after_commit,
         };
         tokio::spawn(task.run(inbox, batch_max));
         Self { queue }
@@ -112,13 +108,13 @@ struct Written {
 /// The writer task's side.
 struct Task {
     postgres: Postgres,
+    cache: Arc<Cache>,
     /// Kept from batch to batch; dropped (closed, its statement cancelled) when a
     /// batch fails or runs out of time.
     connection: Option<Guarded<Object>>,
     recent_limit: i64,
     /// Batch sizes, commit times, the queue's depth.
     metrics: Metrics,
-    after_commit: AfterCommit,
 }
 
 impl Task {
@@ -196,15 +192,23 @@ impl Task {
         }
     }
 
-    /// Starts the after-commit hook, then answers every view with its own total
-    /// once the hook has run, or after [`HOOK_WAIT`] (or the batch's deadline),
-    /// whichever comes first: the hook may carry on, but a slow one never holds up
-    /// the views. In a task of its own, so the next batch need not wait.
+    /// Starts the raise of the cached total, then answers every view with its own
+    /// total once the raise is done, or after [`RAISE_WAIT`] (or the batch's
+    /// deadline), whichever comes first: the raise may carry on, but a slow Redis
+    /// never holds up the views. In a task of its own, so the next batch need not wait.
     fn answer(&self, batch: &mut Vec<Pending>, written: Written, deadline: Instant) {
-        let hook = tokio::spawn((self.after_commit)(&written.total, written.committed_at));
+        // Noted before any view of the batch is answered, so this instance never
+        // serves a cached copy below what it has shown.
+        self.cache.shown(&written.total);
+        let (cache, total) = (Arc::clone(&self.cache), written.total.clone());
+        let raise = tokio::spawn(async move {
+            if let Err(error) = cache.raise(&total, written.committed_at).await {
+                log::debug!("redis: cached access total not raised: {}", error.chain());
+            }
+        });
         let views = std::mem::replace(batch, Vec::with_capacity(batch.capacity()));
         tokio::spawn(async move {
-            let _ = timeout_at(deadline.min(written.committed_at + HOOK_WAIT), hook).await;
+            let _ = timeout_at(deadline.min(written.committed_at + RAISE_WAIT), raise).await;
             let size = views.len();
             let first = written.total.total - size as i64 + 1;
             for (offset, pending) in views.into_iter().enumerate() {
