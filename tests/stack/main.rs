@@ -3,7 +3,8 @@
 //! what a user would see (HTTP answers through the balancer, `docker compose ps`,
 //! `docker inspect`), case by case. It works on a copy of the repository, with a
 //! `.env` of its own, so your `.env`, `compose.override.yaml` and running stacks
-//! are never touched, and removes what it started (`down -v`), also on failure.
+//! are never touched, and removes what it started (`down -v`), also on failure and
+//! on SIGINT or SIGTERM (Ctrl-C stops the cases, cleans up, then fails the test).
 //!
 //! The guides that carry the marker `<!-- commands run by: cargo test --test
 //! stack -->` show only commands this test runs verbatim ([`guides`]).
@@ -40,39 +41,49 @@ async fn the_stack_does_what_the_container_guides_say() {
     let stack = Stack::prepare();
     let guides = Guides::of(&stack.work);
     let mut t = StackTest::new(stack, guides);
+    // Dropping the cases' future ends what they run (kill_on_drop); the panic
+    // then drops the stack, whose Drop removes it.
+    if let Some(signal) = tokio::select! {
+        () = every_case(&mut t) => None,
+        signal = support::interrupted() => Some(signal),
+    } {
+        panic!("stopped by {signal}; removing the stack");
+    }
+}
 
-    setup::build_the_image(&mut t).await;
-    setup::no_env_runs_on_the_development_password(&mut t).await;
-    setup::configure_a_password_full_of_symbols(&mut t).await;
-    setup::up_wait(&mut t).await;
-    setup::only_the_balancer_publishes_a_port(&mut t).await;
-    setup::docker_inspect_shows_restarts_logs_user_and_grace(&mut t).await;
-    setup::the_balancers_root_is_read_only(&mut t).await;
-    setup::counts_through_the_balancer(&mut t).await;
-    secrets::the_password_is_a_secret(&mut t).await;
-    outages::redis_made_to_exit_is_started_again(&mut t).await;
-    outages::stopping_the_cache_degrades_the_page(&mut t).await;
-    outages::stopping_the_database_degrades_the_page(&mut t).await;
-    outages::a_stalled_cache_takes_no_replica_out(&mut t).await;
-    logs::one_line_per_request_with_one_id(&mut t).await;
-    logs::metrics_are_not_reachable_through_the_balancer(&mut t).await;
-    lifecycle::the_access_log_survives_down_and_up(&mut t).await;
-    lifecycle::web_started_alone_brings_up_its_stores_first(&mut t).await;
-    lifecycle::web_stops_long_before_its_grace_period(&mut t).await;
-    secrets::change_the_password_to_spaces_and_quotes(&mut t).await;
-    lifecycle::down_v_removes_the_access_log(&mut t).await;
-    lifecycle::look_inside_both_stores(&mut t).await;
-    lifecycle::start_over_in_one_line(&mut t).await;
-    scaling::scaled_to_three_every_replica_serves(&mut t).await;
-    logs::the_readmes_three_reloads_are_what_web_logs(&mut t).await;
-    scaling::prometheus_finds_every_replica(&mut t).await;
-    scaling::each_replica_stopped_and_started_under_load(&mut t).await;
-    scaling::the_guides_rolling_restart_under_load(&mut t).await;
-    scaling::scaled_3_5_1_under_load(&mut t).await;
-    plain::haproxy_checks_the_balancers_config(&mut t).await;
-    plain::opening_the_port_to_the_network(&mut t).await;
-    plain::the_same_stack_without_compose(&mut t).await;
-    plain::rebuild_after_editing_one_file(&mut t).await;
+async fn every_case(t: &mut StackTest) {
+    setup::build_the_image(t).await;
+    setup::no_env_runs_on_the_development_password(t).await;
+    setup::configure_a_password_full_of_symbols(t).await;
+    setup::up_wait(t).await;
+    setup::only_the_balancer_publishes_a_port(t).await;
+    setup::docker_inspect_shows_restarts_logs_user_and_grace(t).await;
+    setup::the_balancers_root_is_read_only(t).await;
+    setup::counts_through_the_balancer(t).await;
+    secrets::the_password_is_a_secret(t).await;
+    outages::redis_made_to_exit_is_started_again(t).await;
+    outages::stopping_the_cache_degrades_the_page(t).await;
+    outages::stopping_the_database_degrades_the_page(t).await;
+    outages::a_stalled_cache_takes_no_replica_out(t).await;
+    logs::one_line_per_request_with_one_id(t).await;
+    logs::metrics_are_not_reachable_through_the_balancer(t).await;
+    lifecycle::the_access_log_survives_down_and_up(t).await;
+    lifecycle::web_started_alone_brings_up_its_stores_first(t).await;
+    lifecycle::web_stops_long_before_its_grace_period(t).await;
+    secrets::change_the_password_to_spaces_and_quotes(t).await;
+    lifecycle::down_v_removes_the_access_log(t).await;
+    lifecycle::look_inside_both_stores(t).await;
+    lifecycle::start_over_in_one_line(t).await;
+    scaling::scaled_to_three_every_replica_serves(t).await;
+    logs::the_readmes_three_reloads_are_what_web_logs(t).await;
+    scaling::prometheus_finds_every_replica(t).await;
+    scaling::each_replica_stopped_and_started_under_load(t).await;
+    scaling::the_guides_rolling_restart_under_load(t).await;
+    scaling::scaled_3_5_1_under_load(t).await;
+    plain::haproxy_checks_the_balancers_config(t).await;
+    plain::opening_the_port_to_the_network(t).await;
+    plain::the_same_stack_without_compose(t).await;
+    plain::rebuild_after_editing_one_file(t).await;
 
     t.section("every command of the guides was run");
     t.every_guide_command_was_run();

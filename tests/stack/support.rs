@@ -31,6 +31,18 @@ pub async fn wait_until<T, F: AsyncFnMut(&mut T) -> bool>(
     }
 }
 
+/// Resolves with the signal's name on SIGINT (Ctrl-C) or SIGTERM, which then no
+/// longer end the process at once: the test stops its cases and cleans up.
+pub async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    }
+}
+
 pub fn seconds_since(started: Instant) -> String {
     format!("{:.1}", started.elapsed().as_secs_f64())
 }
