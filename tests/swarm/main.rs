@@ -20,7 +20,9 @@ use tokio::runtime::Runtime;
 use crate::guide::{Guide, commands, read};
 use crate::load::{Load, client, stats};
 use crate::nodes::Nodes;
-use crate::swarm::{STACK, SwarmGuard, containers, docker, healthy, wait_until};
+use crate::swarm::{
+    STACK, SwarmGuard, clean_up_on_signals, containers, docker, healthy, wait_until,
+};
 
 const WEB: &str = "tally_web";
 /// Clients reloading the page all through the rolling update.
@@ -85,6 +87,7 @@ fn the_portuguese_guide_gives_the_same_commands_in_the_same_order() {
 #[test]
 fn the_stack_deploys_scales_updates_without_a_failed_request_and_replaces_a_killed_task() {
     let _alone = one_at_a_time();
+    clean_up_on_signals();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(CLIENTS)
         .enable_all()
@@ -208,6 +211,7 @@ fn the_stack_deploys_scales_updates_without_a_failed_request_and_replaces_a_kill
 #[test]
 fn on_three_nodes_the_web_tasks_of_a_stopped_node_start_on_the_others() {
     let _alone = one_at_a_time();
+    clean_up_on_signals();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -7,9 +7,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::guide::repository;
-use crate::swarm::{docker, wait_until};
+use crate::swarm::{cleaning, docker, wait_until};
 
 pub const NODE_IMAGE: &str = "tally-swarm-node:test";
+/// Node containers are named this, their number, then `-` and the test's PID.
+const NODE_PREFIX: &str = "tally-swarm-node";
 
 pub struct Nodes {
     /// Container names; the first is the manager.
@@ -24,14 +26,14 @@ impl Nodes {
         let context = repository().join("tests/swarm/node").display().to_string();
         docker(&["build", "-q", "-t", NODE_IMAGE, &context]);
         let tag = std::process::id();
-        let network = format!("tally-swarm-nodes-{tag}");
+        let network = network_of_this_run();
         docker(&["network", "create", &network]);
         let mut nodes = Nodes {
             names: Vec::new(),
             network,
         };
         for n in 1..=count {
-            let name = format!("tally-swarm-node{n}-{tag}");
+            let name = format!("{NODE_PREFIX}{n}-{tag}");
             docker(&[
                 "run",
                 "-d",
@@ -198,8 +200,33 @@ impl Nodes {
     }
 }
 
+fn network_of_this_run() -> String {
+    format!("tally-swarm-nodes-{}", std::process::id())
+}
+
+/// Removes the node containers and the network this process made, whatever
+/// [`Nodes`] got to (a signal's cleanup; the drop removes its own).
+pub fn remove_nodes_of_this_run() {
+    let suffix = format!("-{}", std::process::id());
+    let listed = Command::new("docker")
+        .args(["ps", "-a", "--filter", &format!("name={NODE_PREFIX}")])
+        .args(["--format", "{{.Names}}"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    for name in listed.lines().filter(|name| name.ends_with(&suffix)) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", name])
+            .output();
+    }
+    let _ = Command::new("docker")
+        .args(["network", "rm", &network_of_this_run()])
+        .output();
+}
+
 impl Drop for Nodes {
     fn drop(&mut self) {
+        let _cleaning = cleaning();
         for name in &self.names {
             let _ = Command::new("docker")
                 .args(["rm", "-f", "-v", name])
