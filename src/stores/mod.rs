@@ -18,18 +18,29 @@
 pub mod postgres;
 pub mod redis;
 
-use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
+use scopeguard::ScopeGuard;
 use tokio::time::timeout;
 
 /// How long a cancel request for a cut-short PostgreSQL call may take.
 const CANCEL_LIMIT: Duration = Duration::from_secs(2);
 
 /// A pooled connection that is closed, not returned to the pool, unless the call
-/// that used it finished: a connection whose call timed out (or whose request went
-/// away) may still have a half-read answer on the wire, or a statement running.
-pub struct Guarded<C: Detach>(Option<C>);
+/// that used it finished ([`release`]): a connection whose call timed out (or whose
+/// request went away) may still have a half-read answer on the wire, or a
+/// statement running.
+pub type Guarded<C> = ScopeGuard<C, fn(C)>;
+
+/// Guards `connection` until it is [`release`]d.
+pub fn guarded<C: Detach>(connection: C) -> Guarded<C> {
+    scopeguard::guard(connection, C::detach as fn(C))
+}
+
+/// The call finished: hand the connection back to its pool.
+pub fn release<C>(connection: Guarded<C>) {
+    drop(ScopeGuard::into_inner(connection));
+}
 
 /// Takes a connection out of its pool so that dropping it closes it.
 pub trait Detach {
@@ -53,42 +64,5 @@ impl Detach for deadpool_postgres::Object {
 impl Detach for deadpool_redis::Connection {
     fn detach(self) {
         drop(deadpool_redis::Connection::take(self));
-    }
-}
-
-impl<C: Detach> Guarded<C> {
-    pub fn new(connection: C) -> Self {
-        Self(Some(connection))
-    }
-
-    /// The call finished: hand the connection back to its pool.
-    pub fn release(mut self) {
-        drop(self.0.take());
-    }
-}
-
-impl<C: Detach> Deref for Guarded<C> {
-    type Target = C;
-
-    fn deref(&self) -> &C {
-        self.0
-            .as_ref()
-            .expect("a guarded connection is present until released")
-    }
-}
-
-impl<C: Detach> DerefMut for Guarded<C> {
-    fn deref_mut(&mut self) -> &mut C {
-        self.0
-            .as_mut()
-            .expect("a guarded connection is present until released")
-    }
-}
-
-impl<C: Detach> Drop for Guarded<C> {
-    fn drop(&mut self) {
-        if let Some(connection) = self.0.take() {
-            connection.detach();
-        }
     }
 }

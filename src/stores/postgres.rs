@@ -8,7 +8,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
-use super::Guarded;
+use super::{Guarded, guarded, release};
 use crate::access_log::{Access, NewAccess};
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -131,15 +131,15 @@ impl Postgres {
     /// using it is cut short. (Checkouts are boxed: the pool's connect future is
     /// large, and every future awaiting it inline would carry and copy it.)
     pub async fn writer_connection(&self) -> Result<Guarded<Object>> {
-        Ok(Guarded::new(Box::pin(self.writer.get()).await?))
+        Ok(guarded(Box::pin(self.writer.get()).await?))
     }
 
     /// Runs `call` on a reader connection; a connection whose call is cut short is
     /// closed rather than reused.
     async fn on_reader<T>(&self, call: impl AsyncFnOnce(&Object) -> Result<T>) -> Result<T> {
-        let connection = Guarded::new(Box::pin(self.readers.get()).await?);
+        let connection = guarded(Box::pin(self.readers.get()).await?);
         let value = call(&connection).await?;
-        connection.release();
+        release(connection);
         Ok(value)
     }
 
@@ -170,7 +170,7 @@ impl Postgres {
     /// Checks the totals row against the log and rebuilds it if it is missing or
     /// wrong. Takes as long as counting the log takes: for start-up, not requests.
     pub async fn check_total(&self) -> Result<Option<Rebuilt>> {
-        let connection = Guarded::new(Box::pin(self.readers.get()).await?);
+        let connection = guarded(Box::pin(self.readers.get()).await?);
         // One statement, one snapshot: writers raise the total in the transaction
         // that inserts the rows, so the two agree unless something else changed them.
         connection
@@ -184,14 +184,14 @@ impl Postgres {
         } else {
             rebuild_on(&connection).await?
         };
-        connection.release();
+        release(connection);
         Ok(rebuilt)
     }
 
     /// Brings the schema up to date. Several instances may start at once: an
     /// advisory lock (per schema) lets one apply the migrations while the others wait.
     pub async fn migrate(&self) -> Result<Vec<&'static str>> {
-        let mut client = Guarded::new(Box::pin(self.readers.get()).await?);
+        let mut client = guarded(Box::pin(self.readers.get()).await?);
         let transaction = client.transaction().await?;
         transaction
             .batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
@@ -236,7 +236,7 @@ impl Postgres {
             newly_applied.push(version);
         }
         transaction.commit().await?;
-        client.release();
+        release(client);
         Ok(newly_applied)
     }
 }

@@ -12,7 +12,7 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, FromRedisValue};
 use deadpool_redis::{Connection, Manager, Pool, Runtime};
 
-use super::Guarded;
+use super::{Guarded, guarded};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 
@@ -209,7 +209,7 @@ impl Redis {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             thread,
             connection: (*connection).clone(),
-            _checkout: Guarded::new(connection),
+            _checkout: guarded(connection),
         };
         let found = (shared.id, shared.connection.clone());
         all.push(shared);
