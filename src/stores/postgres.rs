@@ -136,9 +136,9 @@ impl Postgres {
 
     /// Runs `call` on a reader connection; a connection whose call is cut short is
     /// closed rather than reused.
-    async fn on_reader<T>(&self, call: impl AsyncFnOnce(&Object) -> Result<T>) -> Result<T> {
-        let connection = guarded(Box::pin(self.readers.get()).await?);
-        let value = call(&connection).await?;
+    async fn on_reader<T>(&self, call: impl AsyncFnOnce(&mut Object) -> Result<T>) -> Result<T> {
+        let mut connection = guarded(Box::pin(self.readers.get()).await?);
+        let value = call(&mut connection).await?;
         release(connection);
         Ok(value)
     }
@@ -170,74 +170,65 @@ impl Postgres {
     /// Checks the totals row against the log and rebuilds it if it is missing or
     /// wrong. Takes as long as counting the log takes: for start-up, not requests.
     pub async fn check_total(&self) -> Result<Option<Rebuilt>> {
-        let connection = guarded(Box::pin(self.readers.get()).await?);
-        // One statement, one snapshot: writers raise the total in the transaction
-        // that inserts the rows, so the two agree unless something else changed them.
-        connection
-            .batch_execute("BEGIN; SET LOCAL statement_timeout = 0")
-            .await?;
-        let (rows, total) = rows_and_total(&connection).await?;
-        connection.batch_execute("COMMIT").await?;
-        let consistent = total == Some(rows);
-        let rebuilt = if consistent {
-            None
-        } else {
-            rebuild_on(&connection).await?
-        };
-        release(connection);
-        Ok(rebuilt)
+        self.on_reader(async |connection| {
+            // One statement, one snapshot: writers raise the total in the transaction
+            // that inserts the rows, so the two agree unless something else changed them.
+            connection
+                .batch_execute("BEGIN; SET LOCAL statement_timeout = 0")
+                .await?;
+            let (rows, total) = rows_and_total(connection).await?;
+            connection.batch_execute("COMMIT").await?;
+            if total == Some(rows) {
+                return Ok(None);
+            }
+            rebuild_on(connection).await
+        })
+        .await
     }
 
     /// Brings the schema up to date. Several instances may start at once: an
     /// advisory lock (per schema) lets one apply the migrations while the others wait.
     pub async fn migrate(&self) -> Result<Vec<&'static str>> {
-        let mut client = guarded(Box::pin(self.readers.get()).await?);
-        let transaction = client.transaction().await?;
-        transaction
-            .batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
-            .await?;
-        transaction
-            .execute(
-                "SELECT pg_advisory_xact_lock(hashtext('tally.migrations.' || current_schema())::bigint)",
-                &[],
-            )
-            .await?;
-        // Without this, every start after the first logs PostgreSQL's NOTICE
-        // that the table already exists.
-        transaction
-            .batch_execute("SET LOCAL client_min_messages = warning")
-            .await?;
-        transaction
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                     version    text PRIMARY KEY,
-                     applied_at timestamptz NOT NULL DEFAULT now()
-                 )",
-            )
-            .await?;
-        let applied = transaction
-            .query("SELECT version FROM schema_migrations", &[])
-            .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<Vec<String>, _>>()?;
-        let mut newly_applied = Vec::new();
-        for &(version, sql) in MIGRATIONS {
-            if applied.iter().any(|done| done == version) {
-                continue;
-            }
-            transaction.batch_execute(sql).await?;
+        self.on_reader(async |client| {
+            let transaction = client.transaction().await?;
+            // `client_min_messages`: else every start after the first logs
+            // PostgreSQL's NOTICE that the table already exists.
             transaction
-                .execute(
-                    "INSERT INTO schema_migrations (version) VALUES ($1)",
-                    &[&version],
+                .batch_execute(
+                    "SET LOCAL statement_timeout = 0;
+                     SET LOCAL lock_timeout = 0;
+                     SET LOCAL client_min_messages = warning;
+                     SELECT pg_advisory_xact_lock(hashtext('tally.migrations.' || current_schema())::bigint);
+                     CREATE TABLE IF NOT EXISTS schema_migrations (
+                         version    text PRIMARY KEY,
+                         applied_at timestamptz NOT NULL DEFAULT now()
+                     )",
                 )
                 .await?;
-            newly_applied.push(version);
-        }
-        transaction.commit().await?;
-        release(client);
-        Ok(newly_applied)
+            let applied = transaction
+                .query("SELECT version FROM schema_migrations", &[])
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<Vec<String>, _>>()?;
+            let mut newly_applied = Vec::new();
+            for &(version, sql) in MIGRATIONS {
+                if applied.iter().any(|done| done == version) {
+                    continue;
+                }
+                transaction.batch_execute(sql).await?;
+                transaction
+                    .execute(
+                        "INSERT INTO schema_migrations (version) VALUES ($1)",
+                        &[&version],
+                    )
+                    .await?;
+                newly_applied.push(version);
+            }
+            transaction.commit().await?;
+            Ok(newly_applied)
+        })
+        .await
     }
 }
 
