@@ -127,3 +127,32 @@ async fn a_failed_batch_fails_exactly_its_views_and_the_next_batch_works() {
         "only the views that succeeded are in the log"
     );
 }
+
+#[tokio::test]
+async fn a_nul_or_an_overlong_agent_is_kept_cleaned_and_fails_no_view_beside_it() {
+    let ns = Namespace::create().await;
+    let total = access_total(&ns, &[]).await;
+    let long = "é".repeat(600);
+
+    let (nul, overlong, plain) = tokio::join!(
+        record(&total, "a\0b"),
+        record(&total, &long),
+        record(&total, "plain"),
+    );
+
+    for recorded in [&nul, &overlong, &plain] {
+        assert!(
+            recorded.is_ok(),
+            "a view failed: {:?}",
+            recorded.as_ref().err()
+        );
+    }
+    let recent = plain.expect("recorded").recent;
+    let agents: BTreeSet<&str> = recent.iter().map(|a| a.user_agent.as_str()).collect();
+    let kept = "é".repeat(512);
+    let expected = BTreeSet::from(["a\u{FFFD}b", kept.as_str(), "plain"]);
+    assert!(
+        expected.is_subset(&agents),
+        "the log holds {agents:?}, not the cleaned agents"
+    );
+}
