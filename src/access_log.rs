@@ -13,23 +13,15 @@ pub struct NewAccess {
 }
 
 impl NewAccess {
-    /// Keeps at most 512 characters of each field, and no NUL (PostgreSQL text refuses
-    /// it, which would fail every other view in the same batch).
+    /// Keeps at most 512 characters of each field, and no NUL (each becomes U+FFFD:
+    /// PostgreSQL text refuses it, which would fail every other view in the batch).
     pub fn new(path: &str, user_agent: &str) -> Self {
         let clean = |text: &str| -> String {
             if text.len() <= MAX_FIELD_CHARS && !text.contains('\0') {
                 return text.to_owned();
             }
-            text.chars()
-                .take(MAX_FIELD_CHARS)
-                .map(|c| {
-                    if c == '\0' {
-                        char::REPLACEMENT_CHARACTER
-                    } else {
-                        c
-                    }
-                })
-                .collect()
+            let kept: String = text.chars().take(MAX_FIELD_CHARS).collect();
+            kept.replace('\0', "\u{FFFD}")
         };
         Self {
             path: clean(path),
