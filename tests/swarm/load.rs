@@ -9,9 +9,12 @@ use tokio::runtime::Runtime;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+/// A client that lets go of an idle connection before haproxy closes it (10 s
+/// of keep-alive), so no request goes out on a connection being closed.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(5))
         .build()
         .expect("a client")
 }
