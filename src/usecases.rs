@@ -107,13 +107,15 @@ impl Tally {
     }
 
     /// Asks PostgreSQL for `SELECT 1` (`/db`).
-    pub async fn check_postgres(&self) -> Timed<()> {
+    pub async fn ask_postgres(&self) -> Timed<()> {
         self.postgres_health.call(self.postgres.ping()).await
     }
 
     /// Writes a test key to Redis and reads it back (`/cache`).
-    pub async fn check_redis(&self) -> Timed<()> {
-        self.redis_health.call(self.redis.check()).await
+    pub async fn ask_redis(&self) -> Timed<()> {
+        self.redis_health
+            .call(self.redis.write_and_read_back())
+            .await
     }
 
     /// Each store's last known state, for `/readyz`: it costs no store call, so a

@@ -20,7 +20,8 @@ struct StoreCheck {
     error: Option<&'static str>,
 }
 
-fn check(store: &'static str, timed: Timed<()>) -> HttpResponse {
+/// A store asked now: 200 and how long it took, or 503 and why.
+fn store_answer(store: &'static str, timed: Timed<()>) -> HttpResponse {
     let error = timed
         .result
         .as_ref()
@@ -44,12 +45,12 @@ fn check(store: &'static str, timed: Timed<()>) -> HttpResponse {
 
 /// 200 when PostgreSQL answers a query, else 503.
 pub async fn db(tally: web::Data<Tally>) -> HttpResponse {
-    check("postgres", tally.check_postgres().await)
+    store_answer("postgres", tally.ask_postgres().await)
 }
 
 /// 200 when Redis takes a write and reads it back, else 503.
 pub async fn cache(tally: web::Data<Tally>) -> HttpResponse {
-    check("redis", tally.check_redis().await)
+    store_answer("redis", tally.ask_redis().await)
 }
 
 /// 200 while the process serves; asks no store.

@@ -17,6 +17,7 @@
 
 pub mod postgres;
 pub mod redis;
+mod redis_connections;
 
 use std::time::Duration;
 
