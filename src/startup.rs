@@ -6,6 +6,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_files::{Files, NamedFile};
@@ -15,7 +16,9 @@ use actix_web::{App, FromRequest, Handler, HttpServer, Resource, Responder, guar
 use futures_util::future::join;
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::access_total::AccessTotal;
+use crate::access_total::cache::Cache;
+use crate::access_total::repair::repair;
+use crate::access_total::writer::Writer;
 use crate::config::Settings;
 use crate::error::Result;
 use crate::metrics::Metrics;
@@ -172,17 +175,17 @@ async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildErro
         "schema up to date ({} migration(s) applied now)",
         applied.len()
     );
-    let access_total = AccessTotal::start(
+    repair(&postgres)
+        .await
+        .map_err(|e| BuildError::Total(e.chain()))?;
+    let cache = Arc::new(Cache::new(redis.clone()));
+    let writer = Writer::start(
         postgres.clone(),
-        redis.clone(),
+        Arc::clone(&cache),
         settings.batch_max,
         RECENT_LIMIT,
         metrics.clone(),
     );
-    access_total
-        .check()
-        .await
-        .map_err(|e| BuildError::Total(e.chain()))?;
     let timeout = settings.store_timeout;
     let postgres_health = StoreHealth::watch("postgres", timeout, metrics.store("postgres"), {
         let postgres = postgres.clone();
@@ -201,7 +204,8 @@ async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildErro
     Ok(Tally {
         postgres,
         redis,
-        access_total,
+        writer,
+        cache,
         postgres_health,
         redis_health,
         metrics,

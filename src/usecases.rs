@@ -1,14 +1,21 @@
 //! What Tally does: count a page view, reset the counter, read both numbers without
 //! counting, ask each store on demand, report the metrics. Routes call these on
 //! [`Tally`]; these call the stores, each call through its store's health
-//! ([`StoreHealth::call`]), so a store that is down or slow costs only its own number.
+//! ([`StoreHealth::call`]: bounded by the store timeout, and noted, so a store
+//! that is down or slow costs only its own number).
+//!
+//! Start with [`Tally::count_view`]: it is where the Flask exercise's one function
+//! (`INSERT`, `COUNT(*)`, `INCR`) lives here.
+
+use std::sync::Arc;
 
 use futures_util::future::join;
 
 pub use crate::store_health::Timed;
 
 use crate::access_log::NewAccess;
-use crate::access_total::{AccessTotal, Recorded};
+use crate::access_total::cache::Cache;
+use crate::access_total::writer::{Recorded, Writer};
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::store_health::StoreHealth;
@@ -23,7 +30,10 @@ pub const RECENT_LIMIT: i64 = 10;
 pub struct Tally {
     pub(crate) postgres: Postgres,
     pub(crate) redis: Redis,
-    pub(crate) access_total: AccessTotal,
+    /// Appends views' rows to the access log, many views to a transaction.
+    pub(crate) writer: Writer,
+    /// The cached copy of the access total, for `/api/stats`.
+    pub(crate) cache: Arc<Cache>,
     pub(crate) postgres_health: StoreHealth,
     pub(crate) redis_health: StoreHealth,
     pub(crate) metrics: Metrics,
@@ -39,34 +49,28 @@ pub struct View {
     pub access: Timed<Recorded>,
 }
 
-/// The numbers as `/api/stats` reports them; `None` where no store could give one.
-pub struct Stats {
-    pub visits: Option<i64>,
-    pub access_total: Option<i64>,
-    pub redis_up: bool,
-    pub postgres_up: bool,
-    /// Whether the total is the cached copy in Redis (else PostgreSQL's, or none).
-    pub cache_hit: bool,
-}
-
 impl Tally {
-    pub fn instance(&self) -> &str {
-        &self.instance
-    }
-
     /// Counts one view of `path` by `user_agent` in both stores at once, each on its
     /// own clock, within the store timeout.
     pub async fn count_view(&self, path: &str, user_agent: &str) -> View {
         let deadline = self.postgres_health.deadline();
         let access = NewAccess::new(path, user_agent);
         let (visits, access) = join(
+            // `INCR tally:visits`, in stores/redis.rs.
             self.redis_health.call(self.redis.count_visit()),
+            // The row appended to the log and the total raised with it, in
+            // stores/postgres.rs (`append`); the writer commits it together with
+            // every other view waiting at that moment.
             self.postgres_health
-                .call_by(deadline, self.access_total.record(access, deadline)),
+                .call_by(deadline, self.writer.append(access, deadline)),
         )
         .await;
         self.metrics.view();
         View { visits, access }
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Sets the Redis visit counter to zero. The access log is never reset.
@@ -78,11 +82,11 @@ impl Tally {
     }
 
     /// Reads the visit counter and the cached total at once, then PostgreSQL's total
-    /// if the cache missed (cache-aside; see [`crate::access_total`]).
+    /// if the cache missed (cache-aside; see [`crate::access_total::cache`]).
     pub async fn stats(&self) -> Stats {
         let (visits, cached) = join(
             self.redis_health.call(self.redis.visits()),
-            self.redis_health.call(self.access_total.cached()),
+            self.redis_health.call(self.cache.get()),
         )
         .await;
         let cache_hit = matches!(cached.result, Ok(Some(_)));
@@ -90,7 +94,9 @@ impl Tally {
             // A cache hit did not ask PostgreSQL: its probe knows.
             Ok(Some(total)) => (Some(total), self.postgres_health.is_up()),
             _ => {
-                let read = self.postgres_health.call(self.access_total.from_database());
+                let read = self
+                    .postgres_health
+                    .call(self.cache.fill_from(&self.postgres));
                 let read = read.await.result;
                 let up = read.is_ok();
                 (read.ok(), up)
@@ -134,4 +140,14 @@ impl Tally {
             .pool_in_use("redis", self.redis.connections_in_use());
         self.metrics.render()
     }
+}
+
+/// The numbers as `/api/stats` reports them; `None` where no store could give one.
+pub struct Stats {
+    pub visits: Option<i64>,
+    pub access_total: Option<i64>,
+    pub redis_up: bool,
+    pub postgres_up: bool,
+    /// Whether the total is the cached copy in Redis (else PostgreSQL's, or none).
+    pub cache_hit: bool,
 }

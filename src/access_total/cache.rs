@@ -10,7 +10,7 @@
 //! - **Short-lived.** The copy expires [`TTL`] after the total it holds was known
 //!   committed. A raise another instance lost (its Redis stalled) is healed for
 //!   everyone within that time: the copy is never more than [`TTL`] behind a view
-//!   shown anywhere, inside the contract's 2 s.
+//!   shown anywhere, inside the 2 s that docs/promises.md gives.
 //! - **Never behind this instance.** The highest total this instance has shown in
 //!   the current epoch is its watermark; a copy below it (a raise this instance
 //!   lost, a Redis restored from an old snapshot) is treated as a miss.
@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::Result;
-use crate::stores::postgres::Total;
+use super::repair::repair;
+use crate::error::{Error, Result};
+use crate::stores::postgres::{Postgres, Total};
 use crate::stores::redis::Redis;
 
 /// How long a cached total may be served after it was known committed.
@@ -31,9 +32,11 @@ pub const TTL: Duration = Duration::from_secs(1);
 #[derive(Default)]
 struct Known {
     epoch: Option<String>,
-    shown: i64,
+    /// The highest total this instance has shown in that epoch.
+    watermark: i64,
 }
 
+/// The cached copy, and this instance's watermark under it.
 pub struct Cache {
     redis: Redis,
     known: Mutex<Known>,
@@ -47,31 +50,48 @@ impl Cache {
         }
     }
 
-    /// Notes a total this instance is about to show, committed or read. A total of
-    /// another epoch starts that epoch here.
-    pub fn shown(&self, total: &Total) {
+    /// Raises the watermark to a total this instance is about to show, committed or
+    /// read. A total of another epoch starts that epoch here.
+    pub fn raise_watermark(&self, total: &Total) {
         let mut known = self.known();
         if known.epoch.as_deref() == Some(total.epoch.as_str()) {
-            known.shown = known.shown.max(total.total);
+            known.watermark = known.watermark.max(total.total);
         } else {
             *known = Known {
                 epoch: Some(total.epoch.clone()),
-                shown: total.total,
+                watermark: total.total,
             };
         }
     }
 
     /// The cached total, when one can be trusted; `Ok(None)` is a miss.
     pub async fn get(&self) -> Result<Option<i64>> {
-        let (epoch, shown) = {
+        let (epoch, watermark) = {
             let known = self.known();
             match &known.epoch {
-                Some(epoch) => (epoch.clone(), known.shown),
+                Some(epoch) => (epoch.clone(), known.watermark),
                 None => return Ok(None),
             }
         };
         let cached = self.redis.cached_total(&epoch).await?;
-        Ok(cached.filter(|total| *total >= shown))
+        Ok(cached.filter(|total| *total >= watermark))
+    }
+
+    /// The total as PostgreSQL has it, after a miss; it then fills the cache.
+    pub async fn fill_from(&self, postgres: &Postgres) -> Result<i64> {
+        let asked = Instant::now();
+        let total = match postgres.total().await {
+            Err(Error::MissingTotal) => {
+                repair(postgres).await?;
+                postgres.total().await?
+            }
+            total => total?,
+        };
+        self.raise_watermark(&total);
+        if let Err(error) = self.raise(&total, asked).await {
+            log::debug!("redis: cached access total not filled: {}", error.chain());
+        }
+        Ok(total.total)
     }
 
     /// Raises the cached copy to `total`, known committed at `as_of`; it expires

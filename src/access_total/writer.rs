@@ -1,12 +1,15 @@
-//! The access log writer: page views appended with group commit.
+//! The group-commit writer: how a view's row reaches [`postgres::append`].
 //!
-//! One task takes every view waiting at that moment (up to `BATCH_MAX`), and in one
-//! transaction inserts their rows and raises the running total; it answers each view
-//! with its own exact total once the transaction has committed. A view alone goes
-//! out at once; under load, views share commits instead of queueing behind each
-//! other for the totals row. After each commit it raises the cached copy of the
-//! total ([`super::cache`]), and answers the views once that is done or
-//! [`RAISE_WAIT`] has passed.
+//! For the story, a view hands its row to [`Writer::append`] and gets back the access
+//! total right after it, once committed. The simple way, a transaction per view,
+//! makes views queue behind each other for the one totals row, each waiting for its
+//! own commit to reach the disk. Instead one task takes every view waiting at that
+//! moment (up to `BATCH_MAX`) and commits them in one transaction, then answers each
+//! with its own exact total: a view alone goes out at once, and under load views
+//! share commits. Page views then outrun PostgreSQL's own single-row inserts on the
+//! same server (1.43 x pgbench's rate, docs/performance.md). After each commit it
+//! raises the cached copy of the total ([`super::cache`]), and answers the views once
+//! that is done or [`RAISE_WAIT`] has passed.
 //!
 //! The writer keeps one connection of its own from batch to batch. A batch has until
 //! the earliest deadline among its views: past it, the transaction is cancelled on
@@ -26,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 
 use super::cache::Cache;
+use super::repair::repair;
 use crate::access_log::{Access, NewAccess};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -81,9 +85,11 @@ impl Writer {
         Self { queue }
     }
 
-    /// Appends one access and answers once its row is committed, or fails by
-    /// `deadline`. A caller that stops waiting before its batch is taken is left out.
-    pub async fn record(&self, access: NewAccess, deadline: Instant) -> Result<Recorded> {
+    /// Appends one access to the log and answers the total after it, once its row is
+    /// committed and the cached copy raised (unless Redis is too slow to wait for),
+    /// or fails by `deadline`. A caller that stops waiting before its batch is taken
+    /// is left out.
+    pub async fn append(&self, access: NewAccess, deadline: Instant) -> Result<Recorded> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             access,
@@ -179,7 +185,7 @@ impl Task {
                 }
                 Err(Error::MissingTotal) if tries == 1 => {
                     self.connection = Some(connection);
-                    super::check(&self.postgres).await?;
+                    repair(&self.postgres).await?;
                 }
                 Err(error) if tries == 1 && error.is_broken_connection() => {
                     log::info!(
@@ -199,7 +205,7 @@ impl Task {
     fn answer(&self, batch: &mut Vec<Pending>, written: Written, deadline: Instant) {
         // Noted before any view of the batch is answered, so this instance never
         // serves a cached copy below what it has shown.
-        self.cache.shown(&written.total);
+        self.cache.raise_watermark(&written.total);
         let (cache, total) = (Arc::clone(&self.cache), written.total.clone());
         let raise = tokio::spawn(async move {
             if let Err(error) = cache.raise(&total, written.committed_at).await {

@@ -1,6 +1,16 @@
-//! PostgreSQL: the durable access log. The pools, the schema, and every query
-//! Tally runs there. Calls are bounded by their caller; see [`crate::stores`] for
-//! the back-stops.
+//! PostgreSQL: the durable access log. Every query Tally runs there is in this file.
+//!
+//! A page view's row goes in with [`append`], which is where the Flask exercise
+//! runs its `INSERT` and then `SELECT COUNT(*)`. Counting the log makes every view
+//! slower as the log grows, so Tally keeps the count in a one-row table,
+//! `access_totals`, and raises it in the statement that inserts the rows: the
+//! total after a view is read, never counted. [`append`] takes the rows of every
+//! view waiting at that moment (the group-commit writer,
+//! [`crate::access_total::writer`], gathers them) and [`commit`] ends their
+//! transaction.
+//!
+//! Below them: the pools, the reads, the schema, and the repair of the total.
+//! Calls are bounded by their caller; see [`crate::stores`] for the back-stops.
 
 use std::time::Duration;
 
@@ -12,18 +22,6 @@ use super::{Guarded, guarded, release};
 use crate::access_log::{Access, NewAccess};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-
-/// The migrations, applied in order at start-up; each runs once per database.
-const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "0001_access_log",
-        include_str!("../../migrations/0001_access_log.sql"),
-    ),
-    (
-        "0002_access_total_epoch",
-        include_str!("../../migrations/0002_access_total_epoch.sql"),
-    ),
-];
 
 /// Inserts a batch of rows and raises the total by their number. It returns no row
 /// when the totals row is missing; the caller then rolls the batch back.
@@ -40,8 +38,6 @@ const APPEND: &str = "
 /// The newest accesses, newest first (in the writer's transaction, its own rows too).
 const RECENT: &str = "SELECT accessed_at, user_agent FROM access_log ORDER BY id DESC LIMIT $1";
 
-const TOTAL: &str = "SELECT total, epoch::text FROM access_totals WHERE id = 1";
-
 /// The access total, and which epoch of this database it counts (see the migration
 /// `0002_access_total_epoch`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +51,75 @@ pub struct Appended {
     pub total: Total,
     pub recent: Vec<Access>,
 }
+
+/// Opens a transaction on `client` that appends `accesses` and raises the total,
+/// and reads the newest `recent_limit` accesses; it does not commit (see
+/// [`commit`]). Pipelined: one round trip. On [`Error::MissingTotal`] the
+/// transaction has been rolled back; on any other error it is left open, and the
+/// caller closes the connection.
+pub async fn append(
+    client: &Object,
+    accesses: impl Iterator<Item = &NewAccess>,
+    recent_limit: i64,
+) -> Result<Appended> {
+    let append = client.prepare_cached(APPEND).await?;
+    let recent = client.prepare_cached(RECENT).await?;
+    let (paths, agents): (Vec<&str>, Vec<&str>) = accesses
+        .map(|access| (access.path.as_str(), access.user_agent.as_str()))
+        .unzip();
+    let append_params: [&(dyn ToSql + Sync); 2] = [&paths, &agents];
+    let recent_params: [&(dyn ToSql + Sync); 1] = [&recent_limit];
+    // All three go out at once; their answers are read in the order they were sent,
+    // so an error is the statement's own, not "current transaction is aborted" from
+    // the one after it.
+    let (begun, raised, newest) = tokio::join!(
+        client.batch_execute("BEGIN"),
+        client.query(&append, &append_params),
+        client.query(&recent, &recent_params),
+    );
+    begun?;
+    let (raised, newest) = (raised?, newest?);
+    let Some(row) = raised.first() else {
+        client.batch_execute("ROLLBACK").await?;
+        return Err(Error::MissingTotal);
+    };
+    let total = Total {
+        total: row.try_get(0)?,
+        epoch: row.try_get(1)?,
+    };
+    let recent = newest
+        .iter()
+        .map(|row| {
+            Ok(Access {
+                at: row.try_get(0)?,
+                user_agent: row.try_get(1)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Appended { total, recent })
+}
+
+/// Commits the transaction [`append`] opened: the rows and the raised total become
+/// visible together.
+pub async fn commit(client: &Object) -> Result<()> {
+    Ok(client.batch_execute("COMMIT").await?)
+}
+
+// ---- Below: the pools, the reads, the schema, the repair of the total ----
+
+/// The migrations, applied in order at start-up; each runs once per database.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_access_log",
+        include_str!("../../migrations/0001_access_log.sql"),
+    ),
+    (
+        "0002_access_total_epoch",
+        include_str!("../../migrations/0002_access_total_epoch.sql"),
+    ),
+];
+
+const TOTAL: &str = "SELECT total, epoch::text FROM access_totals WHERE id = 1";
 
 /// The totals row was wrong and has been set from the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +234,7 @@ impl Postgres {
 
     /// Checks the totals row against the log and rebuilds it if it is missing or
     /// wrong. Takes as long as counting the log takes: for start-up, not requests.
-    pub async fn check_total(&self) -> Result<Option<Rebuilt>> {
+    pub async fn recount_total(&self) -> Result<Option<Rebuilt>> {
         self.on_reader(async |connection| {
             // One statement, one snapshot: writers raise the total in the transaction
             // that inserts the rows, so the two agree unless something else changed them.
@@ -181,7 +246,7 @@ impl Postgres {
             if total == Some(rows) {
                 return Ok(None);
             }
-            rebuild_on(connection).await
+            rebuild_total(connection).await
         })
         .await
     }
@@ -232,61 +297,10 @@ impl Postgres {
     }
 }
 
-/// Opens a transaction on `client` that appends `accesses` and raises the total,
-/// and reads the newest `recent_limit` accesses; it does not commit (see
-/// [`commit`]). Pipelined: one round trip. On [`Error::MissingTotal`] the
-/// transaction has been rolled back; on any other error it is left open, and the
-/// caller closes the connection.
-pub async fn append(
-    client: &Object,
-    accesses: impl Iterator<Item = &NewAccess>,
-    recent_limit: i64,
-) -> Result<Appended> {
-    let append = client.prepare_cached(APPEND).await?;
-    let recent = client.prepare_cached(RECENT).await?;
-    let (paths, agents): (Vec<&str>, Vec<&str>) = accesses
-        .map(|access| (access.path.as_str(), access.user_agent.as_str()))
-        .unzip();
-    let append_params: [&(dyn ToSql + Sync); 2] = [&paths, &agents];
-    let recent_params: [&(dyn ToSql + Sync); 1] = [&recent_limit];
-    // All three go out at once; their answers are read in the order they were sent,
-    // so an error is the statement's own, not "current transaction is aborted" from
-    // the one after it.
-    let (begun, raised, newest) = tokio::join!(
-        client.batch_execute("BEGIN"),
-        client.query(&append, &append_params),
-        client.query(&recent, &recent_params),
-    );
-    begun?;
-    let (raised, newest) = (raised?, newest?);
-    let Some(row) = raised.first() else {
-        client.batch_execute("ROLLBACK").await?;
-        return Err(Error::MissingTotal);
-    };
-    let total = Total {
-        total: row.try_get(0)?,
-        epoch: row.try_get(1)?,
-    };
-    let recent = newest
-        .iter()
-        .map(|row| {
-            Ok(Access {
-                at: row.try_get(0)?,
-                user_agent: row.try_get(1)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Appended { total, recent })
-}
-
-pub async fn commit(client: &Object) -> Result<()> {
-    Ok(client.batch_execute("COMMIT").await?)
-}
-
 /// Sets the totals row from the log when it is missing or disagrees with it, and
 /// starts a new epoch. Writers wait meanwhile (the table is locked while the log is
 /// counted), so no view is counted twice or lost.
-async fn rebuild_on(client: &Object) -> Result<Option<Rebuilt>> {
+async fn rebuild_total(client: &Object) -> Result<Option<Rebuilt>> {
     client
         .batch_execute(
             "BEGIN;

@@ -7,36 +7,37 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tally::access_log::NewAccess;
-use tally::access_total::{AccessTotal, Recorded};
+use tally::access_total::cache::Cache;
+use tally::access_total::writer::{Recorded, Writer};
 use tally::stores::postgres::Postgres;
 use tally::stores::redis::Redis;
 use tokio::time::Instant;
 
 use crate::helpers::{Mode, Namespace, Proxy, TestApp};
 
-/// The access total of `ns`, started as Tally starts it.
-async fn access_total(ns: &Namespace, overrides: &[(&str, String)]) -> Arc<AccessTotal> {
+/// The access log writer of `ns`, started as Tally starts it.
+async fn writer(ns: &Namespace, overrides: &[(&str, String)]) -> Arc<Writer> {
     let settings = TestApp::settings(ns, "batching", overrides);
     let postgres = Postgres::new(&settings);
     postgres.migrate().await.expect("migrate");
     let redis = Redis::new(&settings);
-    Arc::new(AccessTotal::start(
+    Arc::new(Writer::start(
         postgres,
-        redis,
+        Arc::new(Cache::new(redis)),
         settings.batch_max,
         10,
         tally::metrics::Metrics::default(),
     ))
 }
 
-async fn record(total: &AccessTotal, agent: &str) -> tally::error::Result<Recorded> {
+async fn record(writer: &Writer, agent: &str) -> tally::error::Result<Recorded> {
     let deadline = Instant::now() + Duration::from_secs(2);
-    total.record(NewAccess::new("/", agent), deadline).await
+    writer.append(NewAccess::new("/", agent), deadline).await
 }
 
 /// Records `count` accesses at once; answers each one's outcome.
 async fn record_together(
-    total: &Arc<AccessTotal>,
+    total: &Arc<Writer>,
     label: &str,
     count: usize,
 ) -> Vec<(String, tally::error::Result<Recorded>)> {
@@ -55,7 +56,7 @@ async fn record_together(
 #[tokio::test]
 async fn concurrent_views_share_batches_and_each_gets_its_own_total() {
     let ns = Namespace::create().await;
-    let total = access_total(&ns, &[]).await;
+    let total = writer(&ns, &[]).await;
 
     let outcomes = record_together(&total, "together", 300).await;
 
@@ -84,7 +85,7 @@ async fn concurrent_views_share_batches_and_each_gets_its_own_total() {
 #[tokio::test]
 async fn a_view_alone_is_written_at_once_in_a_batch_of_one() {
     let ns = Namespace::create().await;
-    let total = access_total(&ns, &[("BATCH_MAX", "256".to_owned())]).await;
+    let total = writer(&ns, &[("BATCH_MAX", "256".to_owned())]).await;
 
     for expected in 1..=3 {
         // A writer that waited for company (or for a full batch) would not answer here.
@@ -101,7 +102,7 @@ async fn a_view_alone_is_written_at_once_in_a_batch_of_one() {
 async fn a_failed_batch_fails_exactly_its_views_and_the_next_batch_works() {
     let proxy = Proxy::postgres().await;
     let ns = Namespace::create().await;
-    let total = access_total(&ns, &[("DATABASE_URL", proxy.database_url(&ns))]).await;
+    let total = writer(&ns, &[("DATABASE_URL", proxy.database_url(&ns))]).await;
     assert_eq!(record(&total, "before").await.expect("recorded").total, 1);
 
     proxy.set(Mode::Stall);
@@ -131,7 +132,7 @@ async fn a_failed_batch_fails_exactly_its_views_and_the_next_batch_works() {
 #[tokio::test]
 async fn a_nul_or_an_overlong_agent_is_kept_cleaned_and_fails_no_view_beside_it() {
     let ns = Namespace::create().await;
-    let total = access_total(&ns, &[]).await;
+    let total = writer(&ns, &[]).await;
     let long = "é".repeat(600);
 
     let (nul, overlong, plain) = tokio::join!(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tally::access_total::CACHE_TTL;
+use tally::access_total::cache::TTL as CACHE_TTL;
 use tally::stores::redis::Redis;
 use tokio::time::Instant;
 

@@ -57,5 +57,5 @@ pub fn client() -> reqwest::Client {
 
 /// How long a cached access total lives, and a little more.
 pub fn cache_ttl() -> Duration {
-    tally::access_total::CACHE_TTL + Duration::from_millis(100)
+    tally::access_total::cache::TTL + Duration::from_millis(100)
 }
