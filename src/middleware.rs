@@ -20,10 +20,10 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::error_page::{Message, Refusal, error_page};
 use crate::locale::Language;
 use crate::logging;
 use crate::metrics::Metrics;
+use crate::page::error::{Message, Refusal, error_page};
 use crate::shutdown::Shutdown;
 
 /// The header a request's id travels in, in and out.

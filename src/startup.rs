@@ -23,6 +23,7 @@ use crate::config::Settings;
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::middleware;
+use crate::page::recent::RecentLists;
 use crate::routes;
 use crate::shutdown::Shutdown;
 use crate::store_health::StoreHealth;
@@ -269,7 +270,7 @@ fn serve(
     let tally = web::Data::new(tally);
     let metrics = web::Data::new(metrics);
     let shutdown = web::Data::new(shutdown);
-    let recent_lists = web::Data::new(routes::RecentLists::default());
+    let recent_lists = web::Data::new(RecentLists::default());
     let static_dir = static_dir.to_path_buf();
     let server = HttpServer::new(move || {
         let static_dir = static_dir.clone();

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::metrics::StoreMetrics;
 
 /// How often the probe asks its store.
@@ -31,6 +31,13 @@ const REPEAT_ERROR_AFTER: Duration = Duration::from_secs(60);
 pub struct Timed<T> {
     pub result: Result<T>,
     pub elapsed: Duration,
+}
+
+impl<T> Timed<T> {
+    /// The answer, or in a few words why there is none.
+    pub fn outcome(&self) -> Result<&T, Reason> {
+        self.result.as_ref().map_err(Error::reason)
+    }
 }
 
 /// One store's health, the limit on its calls, and the probe that keeps it current.

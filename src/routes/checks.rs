@@ -7,7 +7,7 @@ use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::{json, state_word};
+use super::json::{json, state_word};
 use crate::shutdown::Shutdown;
 use crate::usecases::{Tally, Timed};
 

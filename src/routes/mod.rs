@@ -4,20 +4,20 @@
 
 mod checks;
 mod index;
+mod json;
 mod reset;
 mod stats;
 
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 
 pub use checks::{cache, db, healthz, metrics, readyz};
-pub use index::{RecentLists, index};
+pub use index::index;
 pub use reset::reset;
 pub use stats::stats;
 
-use crate::error_page::{Message, error_page};
 use crate::locale::Language;
+use crate::page::error::{Message, error_page};
 
 /// Anything no route matches.
 pub async fn not_found(language: Language) -> HttpResponse {
@@ -35,19 +35,4 @@ pub fn method_not_allowed(
             .insert(header::ALLOW, header::HeaderValue::from_static(allow));
         std::future::ready(response)
     }
-}
-
-/// The JSON body of an API or check answer, with its status.
-fn json(status: StatusCode, body: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        ))
-        .json(body)
-}
-
-/// `up` or `down`, as the API and checks spell a store's state.
-fn state_word(up: bool) -> &'static str {
-    if up { "up" } else { "down" }
 }

@@ -4,9 +4,9 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error_page::{Message, error_page};
 use crate::locale::Language;
 use crate::origin::is_cross_origin;
+use crate::page::error::{Message, error_page};
 use crate::usecases::Tally;
 
 /// Resets the counter and sends the browser back to the page with a notice; refuses

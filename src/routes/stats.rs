@@ -5,7 +5,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::{json, state_word};
+use super::json::{json, state_word};
 use crate::usecases::Tally;
 
 #[derive(Serialize)]

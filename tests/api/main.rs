@@ -15,6 +15,7 @@ mod hostile;
 mod locale;
 mod metrics;
 mod page;
+mod pages;
 mod process;
 mod reset;
 mod settings;
