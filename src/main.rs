@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Healthcheck) = settings.command {
-        return check_health(&settings);
+        return run_healthcheck(&settings);
     }
     logging::init(&settings.log_filter, settings.log_format);
     actix_web::rt::System::new().block_on(serve(settings))
@@ -61,7 +61,7 @@ async fn serve(settings: Settings) -> ExitCode {
 }
 
 /// `tally healthcheck`: 0 when this machine's Tally answers `/healthz`, else 1.
-fn check_health(settings: &Settings) -> ExitCode {
+fn run_healthcheck(settings: &Settings) -> ExitCode {
     let probed = settings
         .probe_addr()
         .map_err(|e| format!("HOST cannot be resolved: {e}"))

@@ -9,7 +9,7 @@
 //! it and stopped when it is dropped, asks the store every [`PROBE_EVERY`], so the
 //! state stays current (and a dead connection is noticed) while nobody visits.
 //!
-//! A bug in Tally ([`Error::is_bug`]) is no store's outcome: it changes no state.
+//! A bug in Tally ([`Reason::is_bug`]) is no store's outcome: it changes no state.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -42,11 +42,12 @@ impl<T> Timed<T> {
 
 /// One store's health, the limit on its calls, and the probe that keeps it current.
 pub struct StoreHealth {
-    state: Arc<State>,
+    health: Arc<Health>,
     probe: JoinHandle<()>,
 }
 
-struct State {
+/// What the store's calls and its probe have found, shared by both.
+struct Health {
     store: &'static str,
     timeout: Duration,
     metrics: StoreMetrics,
@@ -69,14 +70,14 @@ impl StoreHealth {
         F: Future<Output = Result<()>> + Send,
     {
         metrics.state(true);
-        let state = Arc::new(State {
+        let health = Arc::new(Health {
             store,
             timeout,
             metrics,
             up: AtomicBool::new(true),
             last_error: Mutex::default(),
         });
-        let watched = Arc::clone(&state);
+        let watched = Arc::clone(&health);
         let probe = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(PROBE_EVERY);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -86,17 +87,17 @@ impl StoreHealth {
                 watched.call(watched.deadline(), probe()).await;
             }
         });
-        Self { state, probe }
+        Self { health, probe }
     }
 
     /// When a call to the store starting now must have answered.
     pub fn deadline(&self) -> Instant {
-        self.state.deadline()
+        self.health.deadline()
     }
 
     /// Calls the store within the store timeout; reports the outcome.
     pub async fn call<T>(&self, call: impl Future<Output = Result<T>>) -> Timed<T> {
-        self.state.call(self.deadline(), call).await
+        self.health.call(self.deadline(), call).await
     }
 
     /// Calls the store by `deadline`; reports the outcome.
@@ -105,11 +106,11 @@ impl StoreHealth {
         deadline: Instant,
         call: impl Future<Output = Result<T>>,
     ) -> Timed<T> {
-        self.state.call(deadline, call).await
+        self.health.call(deadline, call).await
     }
 
     pub fn is_up(&self) -> bool {
-        self.state.up.load(Ordering::SeqCst)
+        self.health.up.load(Ordering::SeqCst)
     }
 }
 
@@ -119,7 +120,7 @@ impl Drop for StoreHealth {
     }
 }
 
-impl State {
+impl Health {
     fn deadline(&self) -> Instant {
         Instant::now() + self.timeout
     }

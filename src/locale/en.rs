@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Text, Texts};
+use super::texts::{Text, Texts};
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

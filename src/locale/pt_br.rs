@@ -1,6 +1,6 @@
 //! Every text of the pages in Brazilian Portuguese.
 
-use super::{Text, Texts};
+use super::texts::{Text, Texts};
 use crate::error::Reason;
 
 pub static PT_BR: Texts = Texts {
