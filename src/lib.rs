@@ -1,9 +1,19 @@
 //! Tally: a visit counter in Redis beside an access log in PostgreSQL.
 //!
-//! Layers, each using only those below it: [`startup`] (with [`routes`] and
-//! [`middleware`]), then [`usecases`], then [`access_total`] and [`store_health`],
-//! then [`stores`]; the rest ([`config`], [`error`], [`locale`], ...) is shared.
-//! Modules are public where `main` or the integration tests reach into them.
+//! Two depths to read it at. The story of a page view takes four files:
+//! `routes/index.rs` (the handler), [`usecases`] (`Tally::count_view`), and the
+//! commands each store is sent, [`stores::redis`] (`INCR`) and [`stores::postgres`]
+//! (`append`); docs/tour.md walks it stop by stop. The machinery under the story has
+//! files of its own, each saying first what it does for the story and why: the
+//! group-commit writer, the cached total and its repair ([`access_total`]), the
+//! shared Redis connections (`stores/redis_connections.rs`), each store's health
+//! ([`store_health`]), and the render cache of the recent list ([`page::recent`]).
+//!
+//! Layers, each using only those below it: [`startup`] (with `routes` and
+//! [`middleware`]), then [`usecases`] and [`page`], then [`access_total`] and
+//! [`store_health`], then [`stores`]; the rest ([`config`], [`error`], [`locale`],
+//! ...) is shared. Modules are public where `main` or the integration tests reach
+//! into them.
 
 pub mod access_log;
 pub mod access_total;

@@ -4,9 +4,10 @@
 //! (parsed by actix-web's typed header) by q-value, else English.
 //!
 //! Every text of a language is in one `static` [`Texts`] ([`en`], [`pt_br`]), so a
-//! text missing from one of them is a compile error, not a blank on the page. The
-//! contract's elements are not translated: `id="visits"` and `id="access-total"`
-//! hold the plain integer or the word `unavailable` in every language.
+//! text missing from one of them is a compile error, not a blank on the page. What
+//! scripts read is not translated: `id="visits"` and `id="access-total"` hold the
+//! plain integer or the word `unavailable` in every language (the README's "What it
+//! answers").
 
 mod en;
 mod pt_br;

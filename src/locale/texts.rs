@@ -79,7 +79,7 @@ pub struct Texts {
     pub in_postgres: Text,
     pub up: Text,
     pub down: Text,
-    /// Beside the word `unavailable` (which the contract keeps in English), what it means.
+    /// Beside the word `unavailable` (kept in English for scripts), what it means.
     pub unavailable_gloss: Option<Text>,
     /// Redis answered the count in this long.
     pub answered_in: Say<Millis>,

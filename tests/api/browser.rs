@@ -71,7 +71,7 @@ async fn a_browser_sees_the_numbers_rise_reset_and_degrade() {
         assert_eq!(
             portuguese.numbers().await.0,
             "unavailable",
-            "the contract's word, Redis being down"
+            "the word scripts read, Redis being down"
         );
         portuguese
             .check_accessibility(&axe, "a browser preferring Portuguese")
@@ -206,7 +206,7 @@ async fn scenario(app: &TestApp, browser: &Browser, redis: &mut RedisServer, axe
     assert_eq!(
         browser.numbers().await,
         ("unavailable".into(), "10".to_owned()),
-        "the contract's word and number, in Portuguese too"
+        "the word and number scripts read, in Portuguese too"
     );
     let card = browser
         .text_of(Locator::XPath("//*[@id='visits']/ancestor::section"))

@@ -1,5 +1,5 @@
 //! The pages in English and Brazilian Portuguese: chosen from `Accept-Language` or a
-//! `?lang=` link, kept through a reset, with the contract's elements unchanged.
+//! `?lang=` link, kept through a reset, with the elements scripts read unchanged.
 
 use deadpool_redis::redis;
 use reqwest::StatusCode;
@@ -245,7 +245,7 @@ async fn a_reset_keeps_the_language_of_accept_language() {
 }
 
 #[tokio::test]
-async fn the_contract_elements_are_unchanged_in_portuguese() {
+async fn the_numbers_scripts_read_are_unchanged_in_portuguese() {
     let app = TestApp::spawn().await;
     let mut redis = redis_connection(&redis_url()).await;
     let () = redis::cmd("SET")
@@ -270,7 +270,7 @@ async fn the_contract_elements_are_unchanged_in_portuguese() {
 }
 
 #[tokio::test]
-async fn a_store_down_is_explained_in_portuguese_beside_the_contracts_word() {
+async fn a_store_down_is_explained_in_portuguese_beside_the_english_word() {
     let mut redis = RedisServer::start().await;
     let app = TestApp::spawn_in(Namespace::create().await, &[("REDIS_URL", redis.url())]).await;
     let up = get(&app, "/", Some("pt-BR")).await;
