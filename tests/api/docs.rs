@@ -322,3 +322,60 @@ fn the_shape_of_a_log_line_keeps_its_words_and_drops_its_numbers() {
         "[#-#-#T#:#:#Z INFO  x] GET / # #ms view visits=#"
     );
 }
+
+/// The test functions of the integration test whose module is `module`
+/// (`tests/api/MODULE.rs`, `tests/stack/MODULE.rs`, ...), by name.
+fn test_functions(module: &str) -> Vec<String> {
+    let found = ["api", "stack", "swarm", "helm"]
+        .iter()
+        .map(|binary| {
+            repository()
+                .join("tests")
+                .join(binary)
+                .join(format!("{module}.rs"))
+        })
+        .find(|path| path.is_file());
+    let Some(path) = found else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(path).expect("the test module");
+    text.lines()
+        .filter_map(|line| {
+            let rest = line
+                .trim_start()
+                .strip_prefix("async fn ")
+                .or_else(|| line.trim_start().strip_prefix("fn "))?;
+            rest.split('(').next().map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn every_test_the_promises_name_exists() {
+    let text =
+        std::fs::read_to_string(repository().join("docs/promises.md")).expect("docs/promises.md");
+    let named: Vec<&str> = text
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|code| {
+            code.contains("::")
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || "_:*".contains(c))
+        })
+        .collect();
+    assert!(named.len() > 40, "the promises name their tests: {named:?}");
+    for name in named {
+        let (module, test) = name.split_once("::").expect("module::test");
+        let tests = test_functions(module);
+        let exists = match test.strip_suffix('*') {
+            Some(prefix) => tests.iter().any(|t| t.starts_with(prefix)),
+            None => tests.iter().any(|t| t == test),
+        };
+        assert!(
+            exists,
+            "docs/promises.md names `{name}`, and there is no such test"
+        );
+    }
+}
