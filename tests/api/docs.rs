@@ -379,3 +379,55 @@ fn every_test_the_promises_name_exists() {
         );
     }
 }
+
+/// In the guided tours, each link to a line (`[`count_view`](../src/usecases.rs#L55)`)
+/// lands on a line that holds the name its text gives; both tours link the same lines.
+#[test]
+fn the_tours_line_anchors_point_at_what_they_name() {
+    let mut anchors_of = Vec::new();
+    for tour in ["docs/tour.pt-BR.md", "docs/tour.md"] {
+        let text = std::fs::read_to_string(repository().join(tour)).expect("the tour");
+        let mut anchors = Vec::new();
+        for (before, after) in text.split("](").zip(text.split("](").skip(1)) {
+            let Some(target) = after.split(')').next() else {
+                continue;
+            };
+            let Some((path, line)) = target.split_once("#L") else {
+                continue;
+            };
+            let name = before
+                .rsplit('[')
+                .next()
+                .unwrap_or_default()
+                .trim_matches('`');
+            let line: usize = line
+                .parse()
+                .unwrap_or_else(|_| panic!("{tour}: {target} is not a line anchor"));
+            let file = repository().join("docs").join(path);
+            let lines: Vec<String> = std::fs::read_to_string(&file)
+                .unwrap_or_else(|_| panic!("{tour} links to {path}, which is not there"))
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            let word = name.rsplit("::").next().unwrap_or(name);
+            let defines = |text: &String| {
+                ["fn ", "struct ", "const ", "macro "]
+                    .iter()
+                    .any(|kind| text.contains(&format!("{kind}{word}")))
+            };
+            let now = lines.iter().position(defines).map(|at| at + 1);
+            assert!(
+                lines.get(line - 1).is_some_and(|text| text.contains(word)),
+                "{tour}: `{name}` is not on line {line} of {path} (defined on line {now:?})"
+            );
+            anchors.push((path.to_owned(), line, word.to_owned()));
+        }
+        assert!(anchors.len() >= 15, "{tour} walks the code stop by stop");
+        anchors.sort();
+        anchors_of.push(anchors);
+    }
+    assert_eq!(
+        anchors_of[0], anchors_of[1],
+        "both tours link the same lines"
+    );
+}
