@@ -20,7 +20,9 @@
 # default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL
 # (redis://127.0.0.1:6379), BENCH_SECONDS (6), BENCH_ROUNDS (3), BENCH_ROWS
 # (2000000), BENCH_LOG (warn: the app's RUST_LOG), BENCH_BEFORE (the path of
-# another tally binary, say last release's, measured beside this one).
+# another tally binary, say last release's, measured beside this one; or several,
+# as LABEL=PATH separated by spaces, each measured beside this one, which is how
+# docs/performance.md weighs each speed trick: a binary built without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +32,14 @@ seconds=${BENCH_SECONDS:-6}
 rounds=${BENCH_ROUNDS:-3}
 rows=${BENCH_ROWS:-2000000}
 app_log=${BENCH_LOG:-warn}
-before=${BENCH_BEFORE:-}
+# The other binaries: "before" for a bare path, else each LABEL=PATH.
+declare -A other
+for entry in ${BENCH_BEFORE:-}; do
+  case $entry in
+    *=*) other[${entry%%=*}]=${entry#*=} ;;
+    *) other[before]=$entry ;;
+  esac
+done
 
 for tool in wrk pgbench psql redis-cli cargo curl python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
@@ -39,8 +48,7 @@ done
 run_id=bench_$$
 work=$(mktemp -d)
 declare -A port pid
-tallies=(tally grown)
-[ -z "$before" ] || tallies+=(before)
+tallies=(tally grown "${!other[@]}")
 
 db_url() { echo "${admin_url%/*}/tally_${run_id}_$1"; }
 prefix() { echo "${run_id}_$1:"; }
@@ -91,7 +99,7 @@ pid[yardstick]=$!
 wait_ready yardstick
 start_tally tally target/release/tally
 start_tally grown target/release/tally
-[ -z "$before" ] || start_tally before "$before"
+for name in "${!other[@]}"; do start_tally "$name" "${other[$name]}"; done
 
 say "growing the grown instance's access log by $rows rows"
 sql grown "INSERT INTO access_log (path, user_agent, accessed_at)
@@ -153,7 +161,7 @@ results=$work/results
 for round in $(seq "$rounds"); do
   say "round $round of $rounds"
   for c in 32 256; do
-    for name in yardstick tally ${before:+before}; do
+    for name in yardstick tally "${!other[@]}"; do
       echo "$name $c $(measure "$name" "$c")" >>"$results"
     done
   done
@@ -188,6 +196,10 @@ vs() { # LABEL NAME: ratios of medians to the yardstick's
   echo "$line"
 }
 
+versus() { # NAME: its CPU per view beside today's Tally's, ratio of medians
+  echo "| $1 ÷ Tally | | $(ratio "$(median "$1" 32 4)" "$(median tally 32 4)") x | | $(ratio "$(median "$1" 256 4)" "$(median tally 256 4)") x |"
+}
+
 cat <<TABLE
 
 $rounds interleaved rounds of ${seconds} s each, wrk -t1, Tally at RUST_LOG=$app_log (min-max over rounds; ratios of medians).
@@ -197,7 +209,7 @@ $rounds interleaved rounds of ${seconds} s each, wrk -t1, Tally at RUST_LOG=$app
 $(row yardstick yardstick)
 $(row "Tally" tally)
 $(vs "Tally" tally)
-$(if [ -n "$before" ]; then row "before ($before)" before; vs "before" before; fi)
+$(for name in "${!other[@]}"; do row "$name (${other[$name]})" "$name"; vs "$name" "$name"; versus "$name"; done)
 
 | at 32 connections | per second (min-max) | median |
 | --- | --- | --- |

@@ -4,6 +4,8 @@
 #
 #   scripts/profile.sh        # needs valgrind, psql, redis-cli, curl, cargo
 #
+# PROFILE_BINARY=PATH profiles that tally binary instead of building this one
+# (docs/performance.md weighs each speed trick so: a binary built without it).
 # Runs the release binary under callgrind twice in a database and key prefix of
 # its own, once serving PROFILE_VIEWS page views (default 400, 8 clients on
 # keep-alive connections) and
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 admin_url=${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 redis_url=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 views=${PROFILE_VIEWS:-400}
+binary=${PROFILE_BINARY:-target/release/tally}
 
 for tool in valgrind callgrind_annotate psql redis-cli curl cargo python3; do
   command -v "$tool" >/dev/null || { echo "profile: $tool is not installed" >&2; exit 1; }
@@ -30,7 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --locked --quiet
+[ -n "${PROFILE_BINARY:-}" ] || cargo build --release --locked --quiet
 psql -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
 
 # Runs tally under callgrind, serves $1 views, stops it; prints the total Ir.
@@ -39,7 +42,7 @@ run() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   env -i PATH="$PATH" RUST_LOG=warn DATABASE_URL="$db_url" REDIS_URL="$redis_url" \
     REDIS_KEY_PREFIX="profile_$$_$count:" HOST=127.0.0.1 PORT="$port" STATIC_DIR="$PWD/static" DRAIN_DELAY_SECS=0 \
-    valgrind --tool=callgrind --callgrind-out-file="$out" target/release/tally \
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$binary" \
     >"$work/app.$count.log" 2>&1 &
   local pid=$!
   for _ in $(seq 600); do
