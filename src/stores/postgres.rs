@@ -117,6 +117,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_access_total_epoch",
         include_str!("../../migrations/0002_access_total_epoch.sql"),
     ),
+    (
+        "0003_access_total_pruned",
+        include_str!("../../migrations/0003_access_total_pruned.sql"),
+    ),
 ];
 
 const TOTAL: &str = "SELECT total, epoch::text FROM access_totals WHERE id = 1";
@@ -126,8 +130,21 @@ const TOTAL: &str = "SELECT total, epoch::text FROM access_totals WHERE id = 1";
 pub struct Rebuilt {
     /// The total the row held, or `None` when there was no row.
     pub was: Option<i64>,
-    /// The rows in the log, which the total now says.
-    pub now: i64,
+    /// What the log holds, which the total now says: its rows and the rows pruned.
+    pub log: Logged,
+}
+
+/// The views the log accounts for: the rows in it, and the rows pruned from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Logged {
+    pub rows: i64,
+    pub pruned: i64,
+}
+
+impl Logged {
+    pub fn views(self) -> i64 {
+        self.rows + self.pruned
+    }
 }
 
 #[derive(Clone)]
@@ -241,9 +258,9 @@ impl Postgres {
             connection
                 .batch_execute("BEGIN; SET LOCAL statement_timeout = 0")
                 .await?;
-            let (rows, total) = rows_and_total(connection).await?;
+            let (log, total) = log_and_total(connection).await?;
             connection.batch_execute("COMMIT").await?;
-            if total == Some(rows) {
+            if total == Some(log.views()) {
                 return Ok(None);
             }
             rebuild_total(connection).await
@@ -308,8 +325,8 @@ async fn rebuild_total(client: &Object) -> Result<Option<Rebuilt>> {
              LOCK TABLE access_totals IN SHARE ROW EXCLUSIVE MODE",
         )
         .await?;
-    let (now, was) = rows_and_total(client).await?;
-    if was == Some(now) {
+    let (log, was) = log_and_total(client).await?;
+    if was == Some(log.views()) {
         client.batch_execute("COMMIT").await?;
         return Ok(None);
     }
@@ -317,23 +334,28 @@ async fn rebuild_total(client: &Object) -> Result<Option<Rebuilt>> {
         .execute(
             "INSERT INTO access_totals (id, total) VALUES (1, $1)
              ON CONFLICT (id) DO UPDATE SET total = EXCLUDED.total, epoch = gen_random_uuid()",
-            &[&now],
+            &[&log.views()],
         )
         .await?;
     client.batch_execute("COMMIT").await?;
-    Ok(Some(Rebuilt { was, now }))
+    Ok(Some(Rebuilt { was, log }))
 }
 
-/// The rows in the log and the totals row's total (`None`: no row), in one snapshot.
-async fn rows_and_total(client: &Object) -> Result<(i64, Option<i64>)> {
+/// What the log accounts for, and the totals row's total (`None`: no row), in one
+/// snapshot. A missing row has pruned nothing that anyone knows of.
+async fn log_and_total(client: &Object) -> Result<(Logged, Option<i64>)> {
     let row = client
         .query_one(
-            "SELECT (SELECT count(*) FROM access_log),
-                    (SELECT total FROM access_totals WHERE id = 1)",
+            "SELECT (SELECT count(*) FROM access_log), totals.total, coalesce(totals.pruned, 0)
+             FROM (SELECT 1) AS one LEFT JOIN access_totals AS totals ON totals.id = 1",
             &[],
         )
         .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+    let log = Logged {
+        rows: row.try_get(0)?,
+        pruned: row.try_get(2)?,
+    };
+    Ok((log, row.try_get(1)?))
 }
 
 /// Every migration in [`MIGRATIONS`], in order (a test checks they match `migrations/`).
