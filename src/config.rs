@@ -114,6 +114,10 @@ pub struct Settings {
     /// Name shown as the page's "served by" (default: the host name; a container's is its ID)
     #[arg(long, env = "INSTANCE_NAME")]
     instance_name: Option<String>,
+
+    /// Prune access log rows older than this (90d, 12h, 1w) every hour, in one instance; unset: never
+    #[arg(long, env = "PRUNE_OLDER_THAN", value_parser = parse_age)]
+    pub prune_older_than: Option<Duration>,
 }
 
 /// How log lines are written.
@@ -130,6 +134,15 @@ pub enum LogFormat {
 pub enum Command {
     /// Ask this machine's Tally for /healthz: exit 0 if it serves, 1 if not (for container healthchecks)
     Healthcheck,
+    /// Remove the access log's rows older than an age, in batches; the access total keeps counting them
+    Prune {
+        /// How old a row must be to go: 90d, 12h, 1w, 30m
+        #[arg(long, value_parser = parse_age)]
+        older_than: Duration,
+        /// Only count the rows that would go; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 impl Settings {
@@ -318,6 +331,19 @@ fn parse_static_dir(text: &str) -> Result<PathBuf, String> {
             "{text:?} is not a folder holding style.css (run Tally from the repository, or set STATIC_DIR)"
         ))
     }
+}
+
+/// An age such as `90d`, `12h`, `1w` or `1h 30m` (a day is 24 hours).
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let not_an_age = || format!("{text:?} is not an age such as 90d, 12h or 30m");
+    let span: jiff::Span = text.trim().parse().map_err(|_| not_an_age())?;
+    let age = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .ok()
+        .and_then(|age| Duration::try_from(age).ok())
+        .filter(|age| !age.is_zero())
+        .ok_or_else(not_an_age)?;
+    Ok(age)
 }
 
 fn parse_key_prefix(text: &str) -> Result<String, String> {

@@ -8,7 +8,8 @@ use clap::Parser;
 use tally::config::{self, Command, Settings};
 use tally::shutdown::Shutdown;
 use tally::startup::{Application, BuildError};
-use tally::{healthcheck, logging};
+use tally::stores::postgres::Postgres;
+use tally::{access_total, healthcheck, logging};
 
 /// Exit code for a bad setting or argument (the process never started).
 const EXIT_USAGE: u8 = 2;
@@ -36,7 +37,15 @@ fn main() -> ExitCode {
         return run_healthcheck(&settings);
     }
     logging::init(&settings.log_filter, settings.log_format);
-    actix_web::rt::System::new().block_on(serve(settings))
+    let runtime = actix_web::rt::System::new();
+    if let Some(Command::Prune {
+        older_than,
+        dry_run,
+    }) = settings.command
+    {
+        return runtime.block_on(prune(&settings, older_than, dry_run));
+    }
+    runtime.block_on(serve(settings))
 }
 
 async fn serve(settings: Settings) -> ExitCode {
@@ -55,6 +64,24 @@ async fn serve(settings: Settings) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             log::error!("server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `tally prune`: brings the schema up to date (an older Tally's database has no
+/// count of pruned rows yet), then prunes.
+async fn prune(settings: &Settings, older_than: Duration, dry_run: bool) -> ExitCode {
+    let postgres = Postgres::new(settings);
+    let pruned = match postgres.migrate().await {
+        Ok(_) => access_total::prune::prune(&postgres, older_than, dry_run).await,
+        Err(error) => Err(error),
+    };
+    match pruned {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            let addr = settings.database_addr();
+            log::error!("prune failed: postgres at {addr}: {}", error.chain());
             ExitCode::FAILURE
         }
     }

@@ -17,6 +17,7 @@ use futures_util::future::join;
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::access_total::cache::Cache;
+use crate::access_total::prune::Schedule;
 use crate::access_total::repair::repair;
 use crate::access_total::writer::Writer;
 use crate::config::Settings;
@@ -202,6 +203,7 @@ async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildErro
             async move { redis.ping().await }
         }
     });
+    let pruning = (settings.prune_older_than).map(|age| Schedule::start(postgres.clone(), age));
     Ok(Tally {
         postgres,
         redis,
@@ -211,6 +213,7 @@ async fn start(settings: &Settings, metrics: Metrics) -> Result<Tally, BuildErro
         redis_health,
         metrics,
         instance: settings.instance_name(),
+        _pruning: pruning,
     })
 }
 

@@ -15,6 +15,7 @@ pub use crate::store_health::Timed;
 
 use crate::access_log::NewAccess;
 use crate::access_total::cache::Cache;
+use crate::access_total::prune::Schedule;
 use crate::access_total::writer::{Recorded, Writer};
 use crate::error::Result;
 use crate::metrics::Metrics;
@@ -39,6 +40,8 @@ pub struct Tally {
     pub(crate) metrics: Metrics,
     /// The name pages and the API give as "served by".
     pub(crate) instance: String,
+    /// `PRUNE_OLDER_THAN`'s hourly prune, when it is set.
+    pub(crate) _pruning: Option<Schedule>,
 }
 
 /// What one page view did in each store.

@@ -12,5 +12,6 @@
 //!   missing), with one WARN line.
 
 pub mod cache;
+pub mod prune;
 pub mod repair;
 pub mod writer;

@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -218,7 +219,10 @@ impl Postgres {
 
     /// Runs `call` on a reader connection; a connection whose call is cut short is
     /// closed rather than reused.
-    async fn on_reader<T>(&self, call: impl AsyncFnOnce(&mut Object) -> Result<T>) -> Result<T> {
+    pub async fn on_reader<T>(
+        &self,
+        call: impl AsyncFnOnce(&mut Object) -> Result<T>,
+    ) -> Result<T> {
         let mut connection = guarded(Box::pin(self.readers.get()).await?);
         let value = call(&mut connection).await?;
         release(connection);
@@ -356,6 +360,95 @@ async fn log_and_total(client: &Object) -> Result<(Logged, Option<i64>)> {
         pruned: row.try_get(2)?,
     };
     Ok((log, row.try_get(1)?))
+}
+
+/// Deletes the oldest rows of the log past the row `$1` that were logged before `$2`,
+/// `$3` at most, stopping at the first row logged at or after `$2`; the trigger of
+/// migration 0003 moves their count into the total's pruned part in the same
+/// transaction. Rows another prune holds are skipped, not waited for. Answers how
+/// many went, the last row's id, and whether older rows may remain.
+const PRUNE: &str = "
+    WITH oldest AS (
+        SELECT id, accessed_at FROM access_log WHERE id > $1
+        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED
+    ), first_young AS (
+        SELECT coalesce(min(id), 9223372036854775807) AS id FROM oldest WHERE accessed_at >= $2
+    ), gone AS (
+        DELETE FROM access_log
+        WHERE id IN (SELECT id FROM oldest WHERE id < (SELECT id FROM first_young))
+        RETURNING id
+    )
+    SELECT count(*), coalesce(max(id), $1),
+           (SELECT count(*) FROM oldest) = $3 AND NOT EXISTS (SELECT FROM oldest WHERE accessed_at >= $2)
+    FROM gone";
+
+/// How many rows [`PRUNE`] would delete, all batches together.
+const PRUNABLE: &str = "
+    SELECT count(*) FROM access_log
+    WHERE id < coalesce((SELECT min(id) FROM access_log WHERE accessed_at >= $1), 9223372036854775807)";
+
+/// One batch of a prune.
+pub struct PrunedBatch {
+    pub rows: i64,
+    /// The id the next batch starts after.
+    pub last_id: i64,
+    /// Whether rows older than the cutoff may remain past this batch.
+    pub more: bool,
+}
+
+/// The moment `age` ago, by the database's clock: rows logged before it are old.
+pub async fn cutoff(client: &Object, age: Duration) -> Result<OffsetDateTime> {
+    let row = client
+        .query_one(
+            "SELECT now() - make_interval(secs => $1)",
+            &[&age.as_secs_f64()],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Deletes one batch of rows logged before `cutoff`, oldest first, past the row
+/// `after`, in one transaction of its own.
+pub async fn prune_batch(
+    client: &Object,
+    after: i64,
+    cutoff: OffsetDateTime,
+    limit: i64,
+) -> Result<PrunedBatch> {
+    let row = client.query_one(PRUNE, &[&after, &cutoff, &limit]).await?;
+    Ok(PrunedBatch {
+        rows: row.try_get(0)?,
+        last_id: row.try_get(1)?,
+        more: row.try_get(2)?,
+    })
+}
+
+/// How many rows a prune at `cutoff` would delete.
+pub async fn prunable(client: &Object, cutoff: OffsetDateTime) -> Result<i64> {
+    Ok(client.query_one(PRUNABLE, &[&cutoff]).await?.try_get(0)?)
+}
+
+/// Takes the lock that lets one scheduled prune run at a time (per schema), if no
+/// one holds it; `false` if someone does. It is let go of with [`let_go_pruning`], or
+/// when the connection closes.
+pub async fn lock_pruning(client: &Object) -> Result<bool> {
+    let row = client
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtext('tally.prune.' || current_schema())::bigint)",
+            &[],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub async fn let_go_pruning(client: &Object) -> Result<()> {
+    client
+        .execute(
+            "SELECT pg_advisory_unlock(hashtext('tally.prune.' || current_schema())::bigint)",
+            &[],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Every migration in [`MIGRATIONS`], in order (a test checks they match `migrations/`).

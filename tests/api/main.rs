@@ -17,6 +17,7 @@ mod metrics;
 mod page;
 mod pages;
 mod process;
+mod pruning;
 mod reset;
 mod settings;
 mod tampering;

@@ -33,6 +33,7 @@ async fn a_bad_setting_ends_the_process_at_once_with_one_line_naming_it() {
         ("DATABASE_PASSWORD_FILE", "/no/such/secret"),
         ("REDIS_PASSWORD_FILE", "/no/such/secret"),
         ("STATIC_DIR", "/no/such/folder"),
+        ("PRUNE_OLDER_THAN", "soon"),
     ] {
         let started = Instant::now();
         let mut tally = Binary::start(&[(var, value.to_owned())]);

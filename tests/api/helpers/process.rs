@@ -44,9 +44,15 @@ impl Binary {
 
     /// Starts the binary with `vars` (later pairs win over earlier ones).
     pub fn start(vars: &[(&str, String)]) -> Self {
+        Self::start_with(&[], vars)
+    }
+
+    /// Starts the binary with the arguments `args` (a subcommand) and `vars`.
+    pub fn start_with(args: &[&str], vars: &[(&str, String)]) -> Self {
         let log = std::env::temp_dir().join(format!("tally-log-{}", uuid::Uuid::new_v4().simple()));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Self::command(vars)
+            .args(args)
             .stdout(file.try_clone().expect("log file"))
             .stderr(file)
             .spawn()
