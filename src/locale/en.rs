@@ -56,7 +56,8 @@ pub static EN: Texts = Texts {
     reset_button: Text::new("Reset visits to zero"),
     reset_hint: Text::new("Resets only this Redis counter. The access log keeps every row."),
     access_explain: Text::new(
-        "Rows written to disk, one per page view: kept across restarts and never reset.",
+        "Every page view ever logged, a row each on disk: the total is kept across restarts \
+         and never reset. Pruning old rows (tally prune) keeps their views counted.",
     ),
     recent_heading: Text::new("Recent accesses"),
     recent_hint: Text::new("The latest rows of the access log, newest first."),

@@ -57,8 +57,9 @@ pub static PT_BR: Texts = Texts {
         "Zera só este contador do Redis. O log de acessos mantém todas as linhas.",
     ),
     access_explain: Text::new(
-        "Linhas gravadas em disco, uma por visualização da página: mantidas entre reinícios e \
-         nunca zeradas.",
+        "Cada visualização da página já registrada, uma linha em disco para cada: o total se \
+         mantém entre reinícios e nunca é zerado. Apagar linhas antigas (tally prune) não tira \
+         as visualizações delas da conta.",
     ),
     recent_heading: Text::new("Acessos recentes"),
     recent_hint: Text::new(
