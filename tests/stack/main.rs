@@ -16,6 +16,7 @@
 //! healthy, requests and failures under restarts and scaling, the rolling
 //! restart's duration, a one-file rebuild); `--nocapture` shows them as it goes.
 
+mod data;
 mod guides;
 mod lifecycle;
 mod load;
@@ -73,6 +74,8 @@ async fn every_case(t: &mut StackTest) {
     secrets::change_the_password_to_spaces_and_quotes(t).await;
     lifecycle::down_v_removes_the_access_log(t).await;
     lifecycle::look_inside_both_stores(t).await;
+    data::a_dump_restored_into_a_new_volume_goes_on_exactly(t).await;
+    data::a_prune_keeps_the_total(t).await;
     lifecycle::start_over_in_one_line(t).await;
     scaling::scaled_to_three_every_replica_serves(t).await;
     logs::the_readmes_three_reloads_are_what_web_logs(t).await;
