@@ -50,6 +50,8 @@ pub struct Settings {
     database_password_file: Option<SecretString>,
 
     /// Redis connection URL (redis://[:password@]host:port[/db])
+    // Also `--help`'s text, where [...] means optional; rustdoc would take it for a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(
         long,
         env = "REDIS_URL",

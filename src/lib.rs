@@ -15,6 +15,11 @@
 //! ...) is shared. Modules are public where `main` or the integration tests reach
 //! into them.
 
+// These docs are meant to be read with the private modules (`cargo doc --no-deps
+// --document-private-items`, as CI builds them): the library exists for `main` and
+// the tests, and most of the story is in modules neither reaches into.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod access_log;
 pub mod access_total;
 pub mod config;
