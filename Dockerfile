@@ -30,6 +30,13 @@ RUN touch src/main.rs src/lib.rs \
 # glibc and libgcc, CA certificates and an unprivileged user; no shell, no
 # package manager.
 FROM gcr.io/distroless/cc-debian12:nonroot
+# What the image is, for `docker inspect` and registries (OCI's keys). The
+# version is Cargo.toml's (tests/api/release.rs checks it); the release
+# workflow adds where and from which commit the image was built.
+LABEL org.opencontainers.image.title="tally" \
+      org.opencontainers.image.description="A visit counter in Redis beside an access log in PostgreSQL, served by actix-web." \
+      org.opencontainers.image.version="0.2.0" \
+      org.opencontainers.image.licenses="MIT"
 WORKDIR /app
 COPY --from=builder /build/target/release/tally /app/tally
 COPY static /app/static
