@@ -16,12 +16,21 @@ fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every Markdown file a reader meets: the READMEs and `docs/`.
+/// Every Markdown file a reader meets: the READMEs, the contributors' guides,
+/// SECURITY and CHANGELOG, and `docs/`.
 fn documents() -> Vec<PathBuf> {
     let mut files = vec![repository().join("README.md")];
-    let pt = repository().join("README.pt-BR.md");
-    if pt.exists() {
-        files.push(pt);
+    for name in [
+        "README.pt-BR.md",
+        "CONTRIBUTING.md",
+        "CONTRIBUTING.pt-BR.md",
+        "SECURITY.md",
+        "CHANGELOG.md",
+    ] {
+        let file = repository().join(name);
+        if file.exists() {
+            files.push(file);
+        }
     }
     let mut docs: Vec<PathBuf> = std::fs::read_dir(repository().join("docs"))
         .expect("docs/")
@@ -186,8 +195,8 @@ async fn every_link_between_the_documents_leads_to_a_file() {
 }
 
 /// Where each command the documents give is run: by a test here (its block is
-/// named), by the test that owns a guide giving the same command, or elsewhere
-/// for a reason given. A guide that carries `<!-- commands run by: cargo test
+/// named), by the test that owns a guide giving the same command, by CI (a
+/// line of `.ci/run`, as it stands there), or elsewhere for a reason given. A guide that carries `<!-- commands run by: cargo test
 /// --test NAME -->` is left to that test: it runs each of the guide's commands
 /// verbatim and fails if one was not.
 #[tokio::test]
@@ -212,11 +221,13 @@ async fn every_command_in_the_documents_is_run_by_a_test() {
         "some guide names the test that runs its commands"
     );
     let run_here = block("docs/operations.md", "create-database");
+    let ci = std::fs::read_to_string(repository().join(".ci/run")).expect(".ci/run");
     for document in documents().into_iter().filter(|d| !owned.contains(d)) {
         let text = std::fs::read_to_string(&document).expect("the document");
         for command in commands(&text) {
             let runs = run_here.contains(&command)
                 || run_by_owners.contains(&command)
+                || ci.lines().any(|line| line.trim() == command)
                 || RUN_ELSEWHERE.iter().any(|(known, _)| *known == command);
             assert!(
                 runs,
@@ -255,6 +266,18 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
     (
         "cargo run --release",
         "builds and runs the binary the process tests run",
+    ),
+    (
+        "sudo scripts/test-stores.sh",
+        "the GitHub workflow runs it so; .ci/run, root already, without sudo",
+    ),
+    (
+        "cargo test --test api reset_sets_the_counter_to_zero",
+        "a part of the README's cargo test, which CI runs whole",
+    ),
+    (
+        "cargo test --test api locale -- --nocapture",
+        "a part of the README's cargo test, which CI runs whole",
     ),
     (
         "scripts/bench.sh",
@@ -313,6 +336,17 @@ fn the_two_readmes_give_the_same_commands_and_the_same_routes() {
     };
     assert_eq!(routes(&english), routes(&portuguese));
     assert!(english.contains("(README.pt-BR.md)") && portuguese.contains("(README.md)"));
+}
+
+#[test]
+fn the_two_contributing_guides_give_the_same_commands() {
+    let read = |name: &str| std::fs::read_to_string(repository().join(name)).expect(name);
+    let (english, portuguese) = (read("CONTRIBUTING.md"), read("CONTRIBUTING.pt-BR.md"));
+    assert!(!commands(&english).is_empty());
+    assert_eq!(commands(&english), commands(&portuguese));
+    assert!(
+        english.contains("(CONTRIBUTING.pt-BR.md)") && portuguese.contains("(CONTRIBUTING.md)")
+    );
 }
 
 #[test]
