@@ -18,6 +18,7 @@ mod page;
 mod pages;
 mod process;
 mod pruning;
+mod release;
 mod reset;
 mod settings;
 mod tampering;
