@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use actix_files::{Files, NamedFile};
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, FromRequest, Handler, HttpServer, Resource, Responder, guard, web};
 use futures_util::future::join;
 use tokio::time::{Instant, sleep, timeout};
@@ -317,19 +317,30 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: &Path) {
     .service(read_only("/healthz", routes::healthz))
     .service(read_only("/readyz", routes::readyz))
     .service(read_only("/metrics", routes::metrics))
-    .service(read_only("/favicon.ico", move || {
-        let favicon = favicon.clone();
-        async move { NamedFile::open(favicon) }
-    }))
+    .service(
+        read_only("/favicon.ico", move || {
+            let favicon = favicon.clone();
+            async move { NamedFile::open(favicon) }
+        })
+        .wrap(revalidated()),
+    )
     .service(
         web::scope("/static")
             .guard(guard::Any(guard::Get()).or(guard::Head()))
+            .wrap(revalidated())
             .service(Files::new("", static_dir).default_handler(web::to(routes::not_found))),
     )
     .service(
         web::resource(["/static", "/static/{file:.*}"]).to(routes::method_not_allowed("GET, HEAD")),
     )
     .default_service(web::to(routes::not_found));
+}
+
+/// The stylesheet and icons are checked again on every load (`no-cache`), which
+/// costs a 304 while they are unchanged (actix-files sends `ETag` and
+/// `Last-Modified`): without it a browser may reuse an edited file's old copy.
+fn revalidated() -> DefaultHeaders {
+    DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-cache"))
 }
 
 /// A resource that answers GET and HEAD (monitors often probe with HEAD) and

@@ -167,6 +167,29 @@ async fn static_assets_are_served_with_validators() {
     assert_eq!(app.get("/static/%2e%2e/Cargo.toml").await.status(), 404);
 }
 
+#[tokio::test]
+async fn static_files_are_revalidated_on_every_load() {
+    let app = TestApp::spawn().await;
+
+    for path in ["/static/style.css", "/static/favicon.svg", "/favicon.ico"] {
+        let first = app.get(path).await;
+        assert_eq!(first.status(), 200, "{path}");
+        assert_eq!(first.headers()["cache-control"], "no-cache", "{path}");
+
+        // The check costs a 304 while the file is unchanged, not the file again.
+        let etag = first.headers()["etag"].clone();
+        let again = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.headers()["cache-control"], "no-cache", "{path}");
+    }
+}
+
 /// The browser's name as the recent list shows it, from the newest row of a page
 /// viewed by `agent` in `language`.
 async fn shown_browser(app: &TestApp, agent: &str, language: &str) -> String {
