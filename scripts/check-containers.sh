@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Static checks of the container files (tests/stack/ runs them for
-# real): hadolint on the Dockerfile, dclint on compose.yaml, each installed at
-# a pinned version into a cache folder the first time it is missing; and
-# HAProxy's own check of lb/haproxy.cfg (a warning fails it too), inside the
+# real): hadolint on the Dockerfile and Dockerfile.dev, dclint on compose.yaml,
+# each installed at a pinned version into a cache folder the first time it is
+# missing; that the two Dockerfiles run the binary alike; and HAProxy's own
+# check of lb/haproxy.cfg (a warning fails it too), inside the
 # image compose.yaml names for lb (or with a local haproxy when no Docker
 # engine answers).
 #
@@ -42,8 +43,21 @@ fi
 
 cd "$root"
 
-echo "hadolint $("$hadolint" --version | head -n 1): Dockerfile"
-"$hadolint" --failure-threshold warning Dockerfile
+echo "hadolint $("$hadolint" --version | head -n 1): Dockerfile Dockerfile.dev"
+"$hadolint" --failure-threshold warning Dockerfile Dockerfile.dev
+
+# The development image must run the binary as the release image does: the
+# same instructions from "# ---- run" on, but for where the binary is copied
+# from and the labels (they describe the published image, which the
+# development one never is).
+runtime() {
+    sed -n '/^# ---- run/,$p' "$1" | grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' \
+        | awk '/^LABEL / { label = 1 } label { if (!/\\$/) label = 0; next } !/^COPY --from=builder / { print }'
+}
+if ! diff <(runtime Dockerfile) <(runtime Dockerfile.dev); then
+    echo "Dockerfile.dev's runtime stage differs from the Dockerfile's (above)" >&2
+    exit 1
+fi
 
 echo "dclint $DCLINT_VERSION: compose.yaml"
 "$dclint" --max-warnings 0 compose.yaml
