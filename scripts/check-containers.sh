@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Static checks of the container files (tests/stack/ runs them for
-# real): hadolint on the Dockerfile and Dockerfile.dev, dclint on compose.yaml,
-# each installed at a pinned version into a cache folder the first time it is
-# missing; that the two Dockerfiles run the binary alike; and HAProxy's own
-# check of lb/haproxy.cfg (a warning fails it too), inside the
+# real): hadolint on the Dockerfile and Dockerfile.dev, dclint on compose.yaml
+# and compose.dev.yaml, each installed at a pinned version into a cache folder
+# the first time it is missing; that the two Dockerfiles run the binary alike;
+# and HAProxy's own check of lb/haproxy.cfg (a warning fails it too), inside the
 # image compose.yaml names for lb (or with a local haproxy when no Docker
 # engine answers).
 #
@@ -59,8 +59,13 @@ if ! diff <(runtime Dockerfile) <(runtime Dockerfile.dev); then
     exit 1
 fi
 
-echo "dclint $DCLINT_VERSION: compose.yaml"
+echo "dclint $DCLINT_VERSION: compose.yaml compose.dev.yaml"
 "$dclint" --max-warnings 0 compose.yaml
+# compose.dev.yaml is merged over compose.yaml, which names the project; it
+# tags web's development build itself (image with build), so that it never
+# replaces the release image, with a tag that names no version.
+"$dclint" --max-warnings 0 compose.dev.yaml --disable-rule require-project-name-field \
+    no-build-and-image service-image-require-explicit-tag
 
 # The balancer's config as HAProxy reads it: the same file, at the path the
 # image reads, with no network.
