@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::stack::Ran;
+use crate::stack::{Background, Ran};
 use crate::support::{StackTest, indented_tail, seconds_since};
 
 /// The line that names this test as the one that runs a guide's commands.
@@ -214,6 +214,19 @@ impl StackTest {
             self.fail(format!("exit {}: {command}", ran.status));
         }
         ran
+    }
+
+    /// A guide command that runs until stopped (`docker compose watch`): started
+    /// and left running; the caller checks what it does and stops it.
+    pub fn doc_background(&mut self, command: &str) -> Option<Background> {
+        if !self.in_guide(command) {
+            return None;
+        }
+        println!("    $ {command}   (left running)");
+        Some(
+            self.stack
+                .spawn(self.stack.command("bash", &["-c", command])),
+        )
     }
 
     /// A guide command that follows output until interrupted (`logs -f`): runs it

@@ -9,12 +9,13 @@
 //! The guides that carry the marker `<!-- commands run by: cargo test --test
 //! stack -->` show only commands this test runs verbatim ([`guides`]).
 //!
-//!     cargo test --locked --test stack -- --nocapture   # needs docker with compose v2, curl, git
+//!     cargo test --locked --test stack -- --nocapture   # needs docker with compose 2.32+, curl, git
 //!
 //! Not part of the README's `cargo test` (`test = false` in Cargo.toml): it takes
 //! minutes and a Docker engine. It prints the measured numbers (build, up ->
 //! healthy, requests and failures under restarts and scaling, the rolling
-//! restart's duration, a one-file rebuild); `--nocapture` shows them as it goes.
+//! restart's duration, a one-file rebuild, the editing loop under `docker
+//! compose watch`); `--nocapture` shows them as it goes.
 
 mod data;
 mod guides;
@@ -29,6 +30,7 @@ mod secrets;
 mod setup;
 mod stack;
 mod support;
+mod watch;
 
 use guides::Guides;
 use stack::Stack;
@@ -87,6 +89,7 @@ async fn every_case(t: &mut StackTest) {
     plain::opening_the_port_to_the_network(t).await;
     plain::the_same_stack_without_compose(t).await;
     plain::rebuild_after_editing_one_file(t).await;
+    watch::watch_shows_each_edit_and_up_puts_the_release_build_back(t).await;
 
     t.section("every command of the guides was run");
     t.every_guide_command_was_run();

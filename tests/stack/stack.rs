@@ -4,9 +4,12 @@
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::time::sleep;
 
 /// The repository this test was built from.
 pub fn repository() -> PathBuf {
@@ -124,6 +127,20 @@ impl Stack {
         }
     }
 
+    /// Starts `command` and leaves it running (`docker compose watch`), its
+    /// stdout and stderr in one stream, kept in a file beside the copy.
+    pub fn spawn(&self, mut command: Command) -> Background {
+        let output = self.scratch.join(format!("out.{}", random()));
+        let file = File::create(&output).expect("an output file");
+        let child = command
+            .stdout(file.try_clone().expect("the output file"))
+            .stderr(file)
+            .process_group(0)
+            .spawn()
+            .expect("the command starts");
+        Background { child, output }
+    }
+
     /// Runs `command` for its stdout alone (stderr is dropped), trimmed.
     pub async fn stdout(&self, command: Command) -> String {
         let bytes = self.stdout_bytes(command).await;
@@ -199,10 +216,70 @@ impl Drop for Stack {
                 ])
                 .output();
         }
+        // What `down --rmi local` leaves: images tagged in a compose file
+        // (compose.dev.yaml's development image).
+        let label = format!("label=com.docker.compose.project={}", self.project);
+        if let Ok(listed) = self
+            .command("docker", &["image", "ls", "-q", "--filter", &label])
+            .output()
+        {
+            let ids = String::from_utf8_lossy(&listed.stdout).into_owned();
+            let mut rm = vec!["image", "rm", "-f"];
+            rm.extend(ids.split_whitespace());
+            if rm.len() > 3 {
+                let _ = self.command("docker", &rm).output();
+            }
+        }
         if self.plain_started {
             self.remove_plain_stack();
         }
         let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// A command left running in a process group of its own (a Compose plugin may
+/// be a wrapper that starts the real binary), so that a signal reaches all of
+/// it, as Ctrl-C in a terminal would. Dropping it kills the group.
+pub struct Background {
+    child: Child,
+    output: PathBuf,
+}
+
+impl Background {
+    /// What it has printed so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.output).unwrap_or_default()).replace('\r', "")
+    }
+
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Ctrl-C: SIGINT to the group, then up to `limit` for it to end. Whether it did.
+    pub async fn interrupt(&mut self, limit: Duration) -> bool {
+        self.signal(libc::SIGINT);
+        let started = Instant::now();
+        while !self.has_exited() {
+            if started.elapsed() > limit {
+                return false;
+            }
+            sleep(Duration::from_millis(200)).await;
+        }
+        true
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let group = -(self.child.id() as libc::pid_t);
+        // SAFETY: kill(2) with a negative pid signals the process group spawn() created.
+        unsafe { libc::kill(group, signal) };
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.output);
     }
 }
 
