@@ -280,6 +280,10 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
         "a part of the README's cargo test, which CI runs whole",
     ),
     (
+        "cargo run",
+        "builds the dev-profile binary `cargo test` builds, which the process tests run",
+    ),
+    (
         "scripts/bench.sh",
         "the measurements in docs/performance.md come from it",
     ),
