@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::texts::{Text, Texts};
+use super::texts::Texts;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -10,8 +10,8 @@ const MONTHS: [&str; 12] = [
 
 pub static EN: Texts = Texts {
     tag: "en",
-    in_this_language: Text::new("In English"),
-    language_nav: Text::new("Language"),
+    in_this_language: "In English",
+    language_nav: "Language",
 
     decimal_separator: '.',
     group_separator: ',',
@@ -26,18 +26,18 @@ pub static EN: Texts = Texts {
         write!(f, "{hour}:{minute:02}:{second:02} {half}")
     },
 
-    description: Text::new("A visit counter in Redis beside an access log in PostgreSQL."),
-    tagline: Text::new("A cache and a database, side by side."),
-    checks: Text::new("Checks:"),
+    description: "A visit counter in Redis beside an access log in PostgreSQL.",
+    tagline: "A cache and a database, side by side.",
+    checks: "Checks:",
 
-    page_title: Text::new("Tally: visits and access log"),
-    reset_notice: Text::new("The visit counter was reset to zero. The access log was kept."),
-    visits_heading: Text::new("Visits"),
-    in_redis: Text::new("in Redis"),
-    access_heading: Text::new("Access log"),
-    in_postgres: Text::new("in PostgreSQL"),
-    up: Text::new("up"),
-    down: Text::new("down"),
+    page_title: "Tally: visits and access log",
+    reset_notice: "The visit counter was reset to zero. The access log was kept.",
+    visits_heading: "Visits",
+    in_redis: "in Redis",
+    access_heading: "Access log",
+    in_postgres: "in PostgreSQL",
+    up: "up",
+    down: "down",
     unavailable_gloss: None,
     answered_in: |f, took| write!(f, "Answered in {took}."),
     committed_in: |f, took| write!(f, "Committed in {took}."),
@@ -49,39 +49,33 @@ pub static EN: Texts = Texts {
             "A bug in Tally kept {store}'s number off the page: {reason}."
         )
     },
-    visits_explain: Text::new(
-        "A counter kept in memory: fast, gone when Redis restarts, and set back to zero by the \
+    visits_explain: "A counter kept in memory: fast, gone when Redis restarts, and set back to zero by the \
          button below.",
-    ),
-    reset_button: Text::new("Reset visits to zero"),
-    reset_hint: Text::new("Resets only this Redis counter. The access log keeps every row."),
-    access_explain: Text::new(
-        "Every page view ever logged, a row each on disk: the total is kept across restarts \
+    reset_button: "Reset visits to zero",
+    reset_hint: "Resets only this Redis counter. The access log keeps every row.",
+    access_explain: "Every page view ever logged, a row each on disk: the total is kept across restarts \
          and never reset. Pruning old rows (tally prune) keeps their views counted.",
-    ),
-    recent_heading: Text::new("Recent accesses"),
-    recent_hint: Text::new("The latest rows of the access log, newest first."),
-    recent_empty: Text::new("No accesses yet."),
-    recent_unreadable: Text::new("The access log cannot be read right now."),
-    time_column: Text::new("Time (UTC)"),
-    browser_column: Text::new("Browser"),
-    browser_on: Text::new("on"),
-    served_by: Text::new("Served by"),
+    recent_heading: "Recent accesses",
+    recent_hint: "The latest rows of the access log, newest first.",
+    recent_empty: "No accesses yet.",
+    recent_unreadable: "The access log cannot be read right now.",
+    time_column: "Time (UTC)",
+    browser_column: "Browser",
+    browser_on: "on",
+    served_by: "Served by",
     reason: crate::error::Reason::as_str,
 
-    error: Text::new("Error"),
+    error: "Error",
     // English titles are HTTP's own (`StatusCode::canonical_reason`).
     status_title: |_| None,
-    no_page: Text::new("There is no page here. The counter lives on the front page."),
-    cross_origin_reset: Text::new(
-        "The counter can only be reset from Tally's own page. Nothing was changed.",
-    ),
+    no_page: "There is no page here. The counter lives on the front page.",
+    cross_origin_reset: "The counter can only be reset from Tally's own page. Nothing was changed.",
     only_answers: |f, methods| write!(f, "This address only answers {methods}."),
-    headers_too_large: Text::new("The request's headers are too large."),
-    length_required: Text::new("Send a body with a Content-Length, or none."),
-    body_too_large: Text::new("The request's body is too large."),
+    headers_too_large: "The request's headers are too large.",
+    length_required: "Send a body with a Content-Length, or none.",
+    body_too_large: "The request's body is too large.",
     store_did_not_answer: |f, reason| write!(f, "A store Tally needs did not answer: {reason}."),
-    stores_come_back: Text::new("Stores are usually back within seconds. Try again shortly."),
+    stores_come_back: "Stores are usually back within seconds. Try again shortly.",
     internal_error: |f, reason| write!(f, "Something went wrong in Tally: {reason}."),
-    back_to_counter: Text::new("Back to the counter"),
+    back_to_counter: "Back to the counter",
 };

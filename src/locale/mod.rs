@@ -22,7 +22,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload};
 
 pub use en::EN;
 pub use pt_br::PT_BR;
-pub use texts::{Text, Texts};
+pub use texts::Texts;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Locale {

@@ -1,12 +1,12 @@
 //! Every text of the pages in Brazilian Portuguese.
 
-use super::texts::{Text, Texts};
+use super::texts::Texts;
 use crate::error::Reason;
 
 pub static PT_BR: Texts = Texts {
     tag: "pt-BR",
-    in_this_language: Text::new("Em português"),
-    language_nav: Text::new("Idioma"),
+    in_this_language: "Em português",
+    language_nav: "Idioma",
 
     decimal_separator: ',',
     group_separator: '.',
@@ -21,21 +21,19 @@ pub static PT_BR: Texts = Texts {
     },
     clock: |f, at| write!(f, "{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second()),
 
-    description: Text::new(
-        "Um contador de visitas no Redis ao lado de um log de acessos no PostgreSQL.",
-    ),
-    tagline: Text::new("Um cache e um banco de dados, lado a lado."),
-    checks: Text::new("Verificações:"),
+    description: "Um contador de visitas no Redis ao lado de um log de acessos no PostgreSQL.",
+    tagline: "Um cache e um banco de dados, lado a lado.",
+    checks: "Verificações:",
 
-    page_title: Text::new("Tally: visitas e log de acessos"),
-    reset_notice: Text::new("O contador de visitas foi zerado. O log de acessos foi mantido."),
-    visits_heading: Text::new("Visitas"),
-    in_redis: Text::new("no Redis"),
-    access_heading: Text::new("Log de acessos"),
-    in_postgres: Text::new("no PostgreSQL"),
-    up: Text::new("no ar"),
-    down: Text::new("fora do ar"),
-    unavailable_gloss: Some(Text::new("indisponível")),
+    page_title: "Tally: visitas e log de acessos",
+    reset_notice: "O contador de visitas foi zerado. O log de acessos foi mantido.",
+    visits_heading: "Visitas",
+    in_redis: "no Redis",
+    access_heading: "Log de acessos",
+    in_postgres: "no PostgreSQL",
+    up: "no ar",
+    down: "fora do ar",
+    unavailable_gloss: Some("indisponível"),
     answered_in: |f, took| write!(f, "Respondeu em {took}."),
     committed_in: |f, took| write!(f, "Gravado em {took}."),
     store_down: |f, (store, reason, took)| {
@@ -48,32 +46,24 @@ pub static PT_BR: Texts = Texts {
             "Um bug no Tally deixou o número do {store} fora da página: {reason}."
         )
     },
-    visits_explain: Text::new(
-        "Um contador guardado na memória: rápido, perdido quando o Redis reinicia e zerado pelo \
+    visits_explain: "Um contador guardado na memória: rápido, perdido quando o Redis reinicia e zerado pelo \
          botão abaixo.",
-    ),
-    reset_button: Text::new("Zerar as visitas"),
-    reset_hint: Text::new(
-        "Zera só este contador do Redis. O log de acessos mantém todas as linhas.",
-    ),
-    access_explain: Text::new(
-        "Cada visualização da página já registrada, uma linha em disco para cada: o total se \
+    reset_button: "Zerar as visitas",
+    reset_hint: "Zera só este contador do Redis. O log de acessos mantém todas as linhas.",
+    access_explain: "Cada visualização da página já registrada, uma linha em disco para cada: o total se \
          mantém entre reinícios e nunca é zerado. Apagar linhas antigas (tally prune) não tira \
          as visualizações delas da conta.",
-    ),
-    recent_heading: Text::new("Acessos recentes"),
-    recent_hint: Text::new(
-        "As últimas linhas do log de acessos, das mais recentes para as mais antigas.",
-    ),
-    recent_empty: Text::new("Nenhum acesso ainda."),
-    recent_unreadable: Text::new("Não é possível ler o log de acessos agora."),
-    time_column: Text::new("Data e hora (UTC)"),
-    browser_column: Text::new("Navegador"),
-    browser_on: Text::new("no"),
-    served_by: Text::new("Página servida por"),
+    recent_heading: "Acessos recentes",
+    recent_hint: "As últimas linhas do log de acessos, das mais recentes para as mais antigas.",
+    recent_empty: "Nenhum acesso ainda.",
+    recent_unreadable: "Não é possível ler o log de acessos agora.",
+    time_column: "Data e hora (UTC)",
+    browser_column: "Navegador",
+    browser_on: "no",
+    served_by: "Página servida por",
     reason,
 
-    error: Text::new("Erro"),
+    error: "Erro",
     status_title: |status| {
         Some(match status {
             403 => "Acesso negado",
@@ -87,25 +77,21 @@ pub static PT_BR: Texts = Texts {
             _ => return None,
         })
     },
-    no_page: Text::new("Não há nenhuma página aqui. O contador fica na página inicial."),
-    cross_origin_reset: Text::new(
-        "O contador só pode ser zerado pela própria página do Tally. Nada foi alterado.",
-    ),
+    no_page: "Não há nenhuma página aqui. O contador fica na página inicial.",
+    cross_origin_reset: "O contador só pode ser zerado pela própria página do Tally. Nada foi alterado.",
     only_answers: |f, methods| write!(f, "Este endereço só responde a {methods}."),
-    headers_too_large: Text::new("Os cabeçalhos da requisição são grandes demais."),
-    length_required: Text::new("Envie um corpo com Content-Length, ou nenhum corpo."),
-    body_too_large: Text::new("O corpo da requisição é grande demais."),
+    headers_too_large: "Os cabeçalhos da requisição são grandes demais.",
+    length_required: "Envie um corpo com Content-Length, ou nenhum corpo.",
+    body_too_large: "O corpo da requisição é grande demais.",
     store_did_not_answer: |f, reason| {
         write!(
             f,
             "Um banco de dados de que o Tally precisa não respondeu: {reason}."
         )
     },
-    stores_come_back: Text::new(
-        "Em geral, ele volta em poucos segundos. Tente de novo daqui a pouco.",
-    ),
+    stores_come_back: "Em geral, ele volta em poucos segundos. Tente de novo daqui a pouco.",
     internal_error: |f, reason| write!(f, "Algo deu errado no Tally: {reason}."),
-    back_to_counter: Text::new("Voltar ao contador"),
+    back_to_counter: "Voltar ao contador",
 };
 
 /// Why a call to a store failed, in Portuguese.

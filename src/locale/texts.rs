@@ -1,50 +1,16 @@
-//! What one language's [`Texts`] are made of: texts of Tally's own ([`Text`]),
-//! sentences that hold a value ([`Say`]), and how that language writes durations
-//! ([`Millis`]) and dates.
+//! What one language's [`Texts`] are made of: texts, sentences that hold a value
+//! ([`Say`]), and how that language writes durations ([`Millis`]) and dates. The
+//! templates escape all of it, as they escape what comes from a request: writing
+//! Tally's own words unescaped saved no CPU that a measurement could find
+//! (docs/performance.md), so it was not worth a type of its own.
 
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use askama::filters::HtmlSafeOutput;
 use time::OffsetDateTime;
 
-/// A text of Tally's own, checked when it is compiled to hold none of the
-/// characters HTML gives a meaning to (`<`, `>`, `&`, `"`), so the templates write
-/// it as it is instead of escaping it on every page. Whatever comes from a request
-/// is never a `Text`, and is escaped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Text(&'static str);
-
-impl Text {
-    pub const fn new(text: &'static str) -> Self {
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            assert!(
-                !matches!(bytes[i], b'<' | b'>' | b'&' | b'"'),
-                "a Text holds no character HTML gives a meaning to"
-            );
-            i += 1;
-        }
-        Self(text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.0
-    }
-}
-
-impl fmt::Display for Text {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl askama::filters::HtmlSafe for Text {}
-
-/// A sentence that holds a value, written straight into the page: each language
-/// puts the value where its grammar wants it. The values are Tally's own (numbers,
-/// times, `'static` texts), never a request's, so what it writes needs no escaping.
+/// A sentence that holds a value: each language puts the value where its grammar
+/// wants it.
 pub type Say<A> = fn(&mut fmt::Formatter<'_>, A) -> fmt::Result;
 
 /// Everything the pages say in one language.
@@ -52,9 +18,9 @@ pub struct Texts {
     /// BCP 47 tag: `<html lang>`, `Content-Language`, `?lang=`.
     pub tag: &'static str,
     /// The link that switches to this language, in this language.
-    pub in_this_language: Text,
+    pub in_this_language: &'static str,
     /// The label of the navigation that holds that link.
-    pub language_nav: Text,
+    pub language_nav: &'static str,
 
     // Numbers and dates.
     pub decimal_separator: char,
@@ -66,21 +32,21 @@ pub struct Texts {
     pub clock: Say<OffsetDateTime>,
 
     // The layout.
-    pub description: Text,
-    pub tagline: Text,
-    pub checks: Text,
+    pub description: &'static str,
+    pub tagline: &'static str,
+    pub checks: &'static str,
 
     // The page.
-    pub page_title: Text,
-    pub reset_notice: Text,
-    pub visits_heading: Text,
-    pub in_redis: Text,
-    pub access_heading: Text,
-    pub in_postgres: Text,
-    pub up: Text,
-    pub down: Text,
+    pub page_title: &'static str,
+    pub reset_notice: &'static str,
+    pub visits_heading: &'static str,
+    pub in_redis: &'static str,
+    pub access_heading: &'static str,
+    pub in_postgres: &'static str,
+    pub up: &'static str,
+    pub down: &'static str,
     /// Beside the word `unavailable` (kept in English for scripts), what it means.
-    pub unavailable_gloss: Option<Text>,
+    pub unavailable_gloss: Option<&'static str>,
     /// Redis answered the count in this long.
     pub answered_in: Say<Millis>,
     /// PostgreSQL committed the row in this long.
@@ -91,40 +57,40 @@ pub struct Texts {
     pub store_error: Say<(&'static str, &'static str)>,
     /// A bug in Tally kept a store's number off the page.
     pub bug: Say<(&'static str, &'static str)>,
-    pub visits_explain: Text,
-    pub reset_button: Text,
-    pub reset_hint: Text,
-    pub access_explain: Text,
-    pub recent_heading: Text,
-    pub recent_hint: Text,
-    pub recent_empty: Text,
-    pub recent_unreadable: Text,
-    pub time_column: Text,
-    pub browser_column: Text,
+    pub visits_explain: &'static str,
+    pub reset_button: &'static str,
+    pub reset_hint: &'static str,
+    pub access_explain: &'static str,
+    pub recent_heading: &'static str,
+    pub recent_hint: &'static str,
+    pub recent_empty: &'static str,
+    pub recent_unreadable: &'static str,
+    pub time_column: &'static str,
+    pub browser_column: &'static str,
     /// The word between a browser and its system ("Firefox 128 on Windows").
-    pub browser_on: Text,
-    pub served_by: Text,
+    pub browser_on: &'static str,
+    pub served_by: &'static str,
     /// Why a call to a store failed ([`crate::error::Reason`]), in this language.
     pub reason: fn(crate::error::Reason) -> &'static str,
 
     // The error pages.
-    pub error: Text,
+    pub error: &'static str,
     /// A status's title; `None` for one the pages never answer (its English reason is shown).
     pub status_title: fn(status: u16) -> Option<&'static str>,
-    pub no_page: Text,
-    pub cross_origin_reset: Text,
+    pub no_page: &'static str,
+    pub cross_origin_reset: &'static str,
     /// 405: the methods an address answers.
     pub only_answers: Say<&'static str>,
     /// 431, 411, 413: a request refused before any handler ran.
-    pub headers_too_large: Text,
-    pub length_required: Text,
-    pub body_too_large: Text,
+    pub headers_too_large: &'static str,
+    pub length_required: &'static str,
+    pub body_too_large: &'static str,
     /// 503: why a store did not answer.
     pub store_did_not_answer: Say<&'static str>,
-    pub stores_come_back: Text,
+    pub stores_come_back: &'static str,
     /// 500: what went wrong in Tally itself.
     pub internal_error: Say<&'static str>,
-    pub back_to_counter: Text,
+    pub back_to_counter: &'static str,
 }
 
 impl Texts {
@@ -137,9 +103,9 @@ impl Texts {
         }
     }
 
-    /// `say` with its value, to write into a page as it is.
-    pub fn say<A: Copy>(say: Say<A>, value: A) -> HtmlSafeOutput<impl fmt::Display> {
-        HtmlSafeOutput(fmt::from_fn(move |f| say(f, value)))
+    /// `say` with its value, to write into a page.
+    pub fn say<A: Copy>(say: Say<A>, value: A) -> impl fmt::Display {
+        fmt::from_fn(move |f| say(f, value))
     }
 }
 

@@ -12,7 +12,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::{Error, Reason};
-use crate::locale::{Language, Text, Texts};
+use crate::locale::{Language, Texts};
 
 /// What an error page says; it decides the status too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,19 +64,19 @@ impl Message {
     /// What the page says under its title, in `t`'s language.
     fn say(self, t: &'static Texts) -> impl fmt::Display {
         fmt::from_fn(move |f| match self {
-            Self::NoPage => f.write_str(t.no_page.as_str()),
-            Self::CrossOriginReset => f.write_str(t.cross_origin_reset.as_str()),
+            Self::NoPage => f.write_str(t.no_page),
+            Self::CrossOriginReset => f.write_str(t.cross_origin_reset),
             Self::OnlyAnswers(methods) => (t.only_answers)(f, methods),
-            Self::Refused(Refusal::HeadersTooLarge) => f.write_str(t.headers_too_large.as_str()),
-            Self::Refused(Refusal::LengthRequired) => f.write_str(t.length_required.as_str()),
-            Self::Refused(Refusal::BodyTooLarge) => f.write_str(t.body_too_large.as_str()),
+            Self::Refused(Refusal::HeadersTooLarge) => f.write_str(t.headers_too_large),
+            Self::Refused(Refusal::LengthRequired) => f.write_str(t.length_required),
+            Self::Refused(Refusal::BodyTooLarge) => f.write_str(t.body_too_large),
             Self::StoreDown(reason) => (t.store_did_not_answer)(f, (t.reason)(reason)),
             Self::Bug(reason) => (t.internal_error)(f, (t.reason)(reason)),
         })
     }
 
     /// What to do about it, when there is something to do.
-    fn advice(self, t: &Texts) -> Option<Text> {
+    fn advice(self, t: &Texts) -> Option<&'static str> {
         matches!(self, Self::StoreDown(_)).then_some(t.stores_come_back)
     }
 }
@@ -101,7 +101,7 @@ pub fn error_page(message: Message, language: Language) -> HttpResponse {
         status: status.as_u16(),
         title: (t.status_title)(status.as_u16())
             .or(status.canonical_reason())
-            .unwrap_or(t.error.as_str()),
+            .unwrap_or(t.error),
         message,
     };
     let mut response = HttpResponse::build(status);

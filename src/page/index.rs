@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
-use askama::filters::HtmlSafeOutput;
 
 use super::recent::RecentLists;
 use crate::access_log::Access;
@@ -82,11 +81,10 @@ impl Card {
         }
     }
 
-    /// The store's state in a sentence. Its words are all Tally's own, written as
-    /// they are.
-    fn state(&self, t: &'static Texts) -> HtmlSafeOutput<impl fmt::Display> {
+    /// The store's state in a sentence.
+    fn state(&self, t: &'static Texts) -> impl fmt::Display {
         let (store, state) = (self.store, self.state);
-        HtmlSafeOutput(fmt::from_fn(move |f| match state {
+        fmt::from_fn(move |f| match state {
             CardState::Answered(took) => (t.answered_in)(f, t.millis(took)),
             CardState::Committed(took) => (t.committed_in)(f, t.millis(took)),
             CardState::Down(reason, took) => {
@@ -94,6 +92,6 @@ impl Card {
             }
             CardState::Error(reason) => (t.store_error)(f, (store, (t.reason)(reason))),
             CardState::Bug(reason) => (t.bug)(f, (store, (t.reason)(reason))),
-        }))
+        })
     }
 }

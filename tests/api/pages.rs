@@ -150,7 +150,7 @@ fn an_error_answered_and_a_bug_are_told_apart_from_a_store_down() {
     );
     assert!(
         answered.contains(
-            "A bug in Tally kept PostgreSQL's number off the page: the access log writer failed."
+            "A bug in Tally kept PostgreSQL&#39;s number off the page: the access log writer failed."
         ),
         "{answered}"
     );
