@@ -3,7 +3,9 @@
 //!
 //! Every view of a batch shows the same newest accesses (the writer reads them in
 //! the batch's transaction), so the list is rendered once per batch and language
-//! and the batch's other views reuse it ([`RecentLists`]).
+//! and the batch's other views reuse it ([`RecentLists`]). Weighed alone
+//! (docs/performance.md), rendering it for every view costs 1.11 x the CPU per
+//! view at 256 connections, and 22 % more instructions.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
