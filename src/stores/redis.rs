@@ -25,38 +25,37 @@ pub struct Redis {
     connections: SharedConnections,
     /// Put before every key, so several Tallys can share one Redis.
     prefix: String,
+    /// The visit counter's key: `tally:visits` with the default prefix.
+    visits: String,
 }
 
 impl Redis {
     /// Connects lazily: this never waits for the server.
     pub fn new(settings: &Settings) -> Self {
+        let prefix = settings.redis_key_prefix.clone();
         Self {
             connections: SharedConnections::new(settings),
-            prefix: settings.redis_key_prefix.clone(),
+            visits: format!("{prefix}{VISITS}"),
+            prefix,
         }
     }
 
     /// Counts one visit: `INCR tally:visits` answers the counter after it (a key
     /// that does not exist yet counts from 0, so the first visit is 1).
     pub async fn count_visit(&self) -> Result<i64> {
-        self.connections
-            .run(cmd("INCR").arg(self.key(VISITS)))
-            .await
+        self.connections.run(cmd("INCR").arg(&self.visits)).await
     }
 
     /// `SET tally:visits 0`: the reset button.
     pub async fn reset_visits(&self) -> Result<()> {
         self.connections
-            .run(cmd("SET").arg(self.key(VISITS)).arg(0))
+            .run(cmd("SET").arg(&self.visits).arg(0))
             .await
     }
 
     /// The visit counter, without counting (0 before the first visit).
     pub async fn visits(&self) -> Result<i64> {
-        let visits: Option<i64> = self
-            .connections
-            .run(cmd("GET").arg(self.key(VISITS)))
-            .await?;
+        let visits: Option<i64> = self.connections.run(cmd("GET").arg(&self.visits)).await?;
         Ok(visits.unwrap_or(0))
     }
 
