@@ -86,7 +86,7 @@ took=$(python3 -c "import time; print(round(time.time() - $started))")
 batches=$(grep -c 'batch [0-9]*:' "$work/prune.log")
 
 sleep 1
-read -r total pruned left old <<<"$(sql "SELECT total, pruned, (SELECT count(*) FROM access_log),
+read -r total pruned left old <<<"$(sql "SELECT total, (SELECT rows FROM access_log_pruned), (SELECT count(*) FROM access_log),
   (SELECT count(*) FROM access_log WHERE accessed_at < now() - interval '90 days') FROM access_totals" | tr '|' ' ')"
 [ "$pruned" = "$rows" ] && [ "$old" = 0 ] && [ "$total" = $((left + pruned)) ] && [ "$total" -ge "$total_before" ] &&
   exact=yes || exact=no

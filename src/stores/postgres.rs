@@ -119,8 +119,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0002_access_total_epoch.sql"),
     ),
     (
-        "0003_access_total_pruned",
-        include_str!("../../migrations/0003_access_total_pruned.sql"),
+        "0003_access_log_pruned",
+        include_str!("../../migrations/0003_access_log_pruned.sql"),
     ),
 ];
 
@@ -346,12 +346,13 @@ async fn rebuild_total(client: &Object) -> Result<Option<Rebuilt>> {
 }
 
 /// What the log accounts for, and the totals row's total (`None`: no row), in one
-/// snapshot. A missing row has pruned nothing that anyone knows of.
+/// snapshot.
 async fn log_and_total(client: &Object) -> Result<(Logged, Option<i64>)> {
     let row = client
         .query_one(
-            "SELECT (SELECT count(*) FROM access_log), totals.total, coalesce(totals.pruned, 0)
-             FROM (SELECT 1) AS one LEFT JOIN access_totals AS totals ON totals.id = 1",
+            "SELECT (SELECT count(*) FROM access_log),
+                    (SELECT total FROM access_totals WHERE id = 1),
+                    coalesce((SELECT rows FROM access_log_pruned WHERE id = 1), 0)",
             &[],
         )
         .await?;
@@ -364,8 +365,7 @@ async fn log_and_total(client: &Object) -> Result<(Logged, Option<i64>)> {
 
 /// Deletes the oldest rows of the log past the row `$1` that were logged before `$2`,
 /// `$3` at most, stopping at the first row logged at or after `$2`; the trigger of
-/// migration 0003 moves their count into the total's pruned part in the same
-/// transaction. Rows another prune holds are skipped, not waited for. Answers how
+/// migration 0003 counts them in `access_log_pruned` in the same transaction. Rows another prune holds are skipped, not waited for. Answers how
 /// many went, the last row's id, and whether older rows may remain.
 const PRUNE: &str = "
     WITH oldest AS (

@@ -88,7 +88,7 @@ pub async fn a_prune_keeps_the_total(t: &mut StackTest) {
         pruned.output.contains("batch 1: 3 rows") && pruned.output.contains("done: 3 rows"),
     );
     let books = t
-        .doc_run("docker compose exec db psql -U tally -d tally -c \"SELECT total, pruned, (SELECT count(*) FROM access_log) AS rows FROM access_totals\"")
+        .doc_run("docker compose exec db psql -U tally -d tally -c \"SELECT total, (SELECT rows FROM access_log_pruned) AS pruned, (SELECT count(*) FROM access_log) AS rows FROM access_totals\"")
         .await;
     let Some(before) = before else {
         return t.fail("no access total before the prune");
