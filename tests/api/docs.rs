@@ -291,6 +291,10 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
         "scripts/profile.sh",
         "the measurements in docs/performance.md come from it",
     ),
+    (
+        "scripts/bench-prune.sh",
+        "the measurements in docs/performance.md come from it",
+    ),
 ];
 
 /// The command lines of the `sh` blocks in `text` (comments and blank lines left out).
