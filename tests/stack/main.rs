@@ -90,6 +90,7 @@ async fn every_case(t: &mut StackTest) {
     plain::the_same_stack_without_compose(t).await;
     plain::rebuild_after_editing_one_file(t).await;
     watch::watch_shows_each_edit_and_up_puts_the_release_build_back(t).await;
+    watch::watch_on_compose_yaml_alone_rebuilds_the_release_image(t).await;
 
     t.section("every command of the guides was run");
     t.every_guide_command_was_run();

@@ -1,7 +1,8 @@
 //! The Compose guide's editing loop: `docker compose watch` with compose.dev.yaml
 //! shows a word changed in the Rust code, a line added to the stylesheet and an
 //! edit of the balancer's config, each by itself; then a plain `up` puts the
-//! release build back. The times are printed with the other measured numbers.
+//! release build back, and watch on compose.yaml alone rebuilds that. The times
+//! are printed with the other measured numbers.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,8 +12,9 @@ use crate::support::{StackTest, indented_tail, seconds_since, wait_until};
 /// The guide's command: compose.yaml with the development file merged over it.
 const WATCH: &str = "docker compose -f compose.yaml -f compose.dev.yaml watch";
 
-/// The English tagline, a text of the page a user would change.
-const TAGLINE: &str = "A cache and a database, side by side.";
+/// The English tagline, a text of the page a user would change: each edit puts a
+/// new word after these.
+const TAGLINE: &str = "A cache and a database, side by side";
 
 /// The first start builds the development image, every dependency compiled
 /// once more in the dev profile unless the engine keeps them from an earlier run.
@@ -43,8 +45,8 @@ pub async fn watch_shows_each_edit_and_up_puts_the_release_build_back(t: &mut St
     let dev_image = format!("{}-web:dev", t.stack.project);
     web_runs(t, "web runs the development image", &dev_image).await;
 
-    a_word_in_the_rust_code_shows_on_the_page(t).await;
-    a_stylesheet_line_is_served_at_once(t).await;
+    a_word_in_the_rust_code_shows_on_the_page(t, "the dev build").await;
+    a_stylesheet_line_is_served(t, "with no build", 10).await;
     the_balancers_config_restarts_it(t).await;
 
     t.check(
@@ -63,13 +65,13 @@ pub async fn watch_shows_each_edit_and_up_puts_the_release_build_back(t: &mut St
     t.check("one web replica, running and healthy", one);
 }
 
-async fn a_word_in_the_rust_code_shows_on_the_page(t: &mut StackTest) {
+async fn a_word_in_the_rust_code_shows_on_the_page(t: &mut StackTest, build: &str) {
     let Some(file) = file_holding(&t.stack.work.join("src"), TAGLINE) else {
         t.fail(format!("no file under src/ holds the tagline {TAGLINE:?}"));
         return;
     };
     let word = format!("watched{}", token());
-    let replaced = TAGLINE.replace("side by side.", &format!("side by side, {word}."));
+    let replaced = format!("{TAGLINE}, {word}");
     let before = t.running_ids("web").await;
     let started = Instant::now();
     if !edit(&file, TAGLINE, &replaced) {
@@ -86,7 +88,7 @@ async fn a_word_in_the_rust_code_shows_on_the_page(t: &mut StackTest) {
     );
     if shown {
         t.measured(format!(
-            "a word changed in Rust code, under watch, until the page shows it: {} s",
+            "a word changed in Rust code, under watch ({build}), until the page shows it: {} s",
             seconds_since(started)
         ));
     }
@@ -97,21 +99,57 @@ async fn a_word_in_the_rust_code_shows_on_the_page(t: &mut StackTest) {
     );
 }
 
-async fn a_stylesheet_line_is_served_at_once(t: &mut StackTest) {
+/// Plain `docker compose watch`, compose.yaml's own rules: an edit of the Rust code
+/// builds the release image again and replaces web; so does one under static/,
+/// reusing the compiled binary.
+pub async fn watch_on_compose_yaml_alone_rebuilds_the_release_image(t: &mut StackTest) {
+    t.section("docker compose watch on compose.yaml alone: the release build");
+    let Some(mut watch) = t.doc_background("docker compose watch") else {
+        return;
+    };
+    let watching = wait_until(t, Duration::from_secs(120), async |_| {
+        watch.has_exited() || watch.output().contains("Watch enabled")
+    })
+    .await
+        && !watch.has_exited();
+    if !t.check("watch follows compose.yaml's rules", watching) {
+        print!("{}", indented_tail(&watch.output(), 30));
+        return;
+    }
+    a_word_in_the_rust_code_shows_on_the_page(t, "the release build").await;
+    let before = t.running_ids("web").await;
+    a_stylesheet_line_is_served(t, "after the release image is built again", 120).await;
+    let after = t.running_ids("web").await;
+    t.check(
+        "watch replaced the web container",
+        !after.is_empty() && after != before,
+    );
+    let release = format!("{}-web", t.stack.project);
+    web_runs(t, "web runs the release image", &release).await;
+    t.check(
+        "Ctrl-C stops watching within 20 s",
+        watch.interrupt(Duration::from_secs(20)).await,
+    );
+}
+
+async fn a_stylesheet_line_is_served(t: &mut StackTest, how: &str, within_secs: u64) {
     let file = t.stack.work.join("static/style.css");
     let line = format!("/* stack test {} */", token());
     let mut text = std::fs::read_to_string(&file).expect("static/style.css");
     let started = Instant::now();
     text.push_str(&format!("{line}\n"));
     std::fs::write(&file, text).expect("editing static/style.css");
-    let served = wait_until(t, Duration::from_secs(10), async |t| {
+    let served = wait_until(t, Duration::from_secs(within_secs), async |t| {
         t.fetch("/static/style.css").await.1.contains(&line)
     })
     .await;
-    t.check("the stylesheet's new line is served within 10 s", served);
+    t.check(
+        format!("the stylesheet's new line is served {how}, within {within_secs} s"),
+        served,
+    );
     if served {
         t.measured(format!(
-            "a line added to static/style.css, until it is served: {:.2} s",
+            "a line added to static/style.css, until it is served {how}: {:.2} s",
             started.elapsed().as_secs_f64()
         ));
     }
