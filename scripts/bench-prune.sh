@@ -2,9 +2,11 @@
 # What pruning costs the page views served meanwhile, and what a view costs on disk:
 #
 #   1. The disk one million views take: access_log with its index, per row.
-#   2. Views at 32 connections (wrk, 10 s runs) before a prune, then while
-#      `tally prune --older-than 90d` removes BENCH_ROWS old rows beside them:
-#      throughput and p99 latency, during against before.
+#   2. Views at 32 connections (wrk, 10 s runs) before a prune, while
+#      `tally prune --older-than 90d` removes BENCH_ROWS old rows beside them,
+#      and after it: throughput and p99 latency, during against the runs before
+#      and after together (the machine's pace drifts over minutes by as much as
+#      a prune costs, so the runs on one side alone mislead).
 #
 #   scripts/bench-prune.sh      # needs wrk, psql, redis-cli, curl, cargo, python3
 #
@@ -12,7 +14,7 @@
 # equal to the rows left plus the rows pruned, every old row gone. The instance has
 # a database and Redis key prefix of its own, removed at the end. Settings:
 # BENCH_ADMIN_URL, BENCH_REDIS_URL (as scripts/bench.sh), BENCH_ROWS (2000000),
-# BENCH_BEFORE_RUNS (3, of 10 s).
+# BENCH_BEFORE_RUNS (3 runs of 10 s before the prune, and as many after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,6 +85,9 @@ prune=$!
 while kill -0 "$prune" 2>/dev/null; do views >>"$work/during"; say "  $(tail -n 1 "$work/during")"; done
 wait "$prune" || { cat "$work/prune.log" >&2; exit 1; }
 took=$(python3 -c "import time; print(round(time.time() - $started))")
+say "views after the prune ($before_runs runs of 10 s)"
+for _ in $(seq "$before_runs"); do views >>"$work/after"; say "  $(tail -n 1 "$work/after")"; done
+cat "$work/before" "$work/after" >"$work/outside"
 batches=$(grep -c 'batch [0-9]*:' "$work/prune.log")
 
 sleep 1
@@ -95,6 +100,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 col() { awk -v f="$2" '{ print $f }' "$work/$1"; }
 rate_before=$(col before 1 | median); rate_during=$(col during 1 | median)
 p99_before=$(col before 2 | median); p99_during=$(col during 2 | median)
+rate_after=$(col after 1 | median); p99_after=$(col after 2 | median)
+rate_outside=$(col outside 1 | median); p99_outside=$(col outside 2 | median)
 p99_worst=$(col during 2 | sort -n | tail -n 1)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -107,7 +114,8 @@ Pruned $rows rows in $took s ($batches batches); the books after it: $exact
 | --- | --- | --- |
 | before the prune ($before_runs runs) | $rate_before | $p99_before |
 | during the prune ($(wc -l <"$work/during") runs) | $rate_during | $p99_during; $p99_worst |
-| during ÷ before | $(ratio "$rate_during" "$rate_before") x | $(ratio "$p99_during" "$p99_before") x; $(ratio "$p99_worst" "$p99_before") x |
+| after the prune ($before_runs runs) | $rate_after | $p99_after |
+| during ÷ before and after | $(ratio "$rate_during" "$rate_outside") x | $(ratio "$p99_during" "$p99_outside") x; $(ratio "$p99_worst" "$p99_outside") x |
 
 Disk: $per_row bytes a row with its index, $((per_row * 1000000 / 1024 / 1024)) MB per million views.
 TABLE
