@@ -1,5 +1,5 @@
 //! Pruning: views older than an age leave the access log, and their count stays in
-//! the access total. The log grows by a row a view, for good (about 148 bytes with
+//! the access total. The log grows by a row a view, for good (about 190 bytes with
 //! its index); an operator who wants to keep only the last 90 days runs
 //! `tally prune --older-than 90d`, or sets `PRUNE_OLDER_THAN` and lets one instance
 //! prune every hour.
@@ -7,13 +7,13 @@
 //! Rows go oldest first, a batch at a time, each batch its own short transaction in
 //! which migration 0003's trigger counts them in `access_log_pruned`: the total never
 //! changes, and the start-up repair counts the pruned rows too. Small batches, and a
-//! pause after each four times as long as the batch took, keep the views served
-//! meanwhile at their pace: while 2 million rows go (in about two minutes), views
-//! keep their throughput and their median p99 (docs/performance.md). Batches of
-//! 5,000 with shorter pauses went three times as fast and cost views 0.79 x their
-//! throughput and 2.9 x their p99. A prune killed
-//! halfway leaves whole batches pruned and the rest in the log; run again, it goes
-//! on. Two prunes at once take different rows.
+//! pause after each nine times as long as the batch took, keep the views served
+//! meanwhile near their pace: while 2 million rows go (in about four and a half
+//! minutes), views keep 0.86-0.87 x their throughput and 1.11 x their p99
+//! (docs/performance.md). Pauses of four times the batch went twice as fast and
+//! cost views up to 0.72 x their throughput and 2.3 x their p99; batches of 5,000,
+//! 0.79 x and 2.9 x. A prune killed halfway leaves whole batches pruned and the
+//! rest in the log; run again, it goes on. Two prunes at once take different rows.
 
 use std::time::Duration;
 
@@ -28,8 +28,9 @@ use crate::stores::postgres::{self, Postgres};
 /// Rows deleted in one transaction.
 const BATCH: i64 = 200;
 
-/// How many times a batch's own time the prune waits before the next one.
-const PAUSE: u32 = 4;
+/// How many times a batch's own time the prune waits before the next one: the
+/// prune's connection is busy a tenth of the time at most.
+const PAUSE: u32 = 9;
 
 /// How often `PRUNE_OLDER_THAN` prunes.
 pub const EVERY: Duration = Duration::from_secs(60 * 60);
