@@ -110,7 +110,7 @@ unset COMPOSE_FILE COMPOSE_PROFILES COMPOSE_ENV_FILES
 export COMPOSE_PROJECT_NAME=$project TALLY_PORT=$port
 
 # The page's English tagline: a word a user would change.
-text_file=$(grep -rl 'tagline: Text::new("A cache and a database' src | head -n 1) \
+text_file=$(grep -rl 'tagline: "A cache and a database' src | head -n 1) \
     || fail "the English tagline is not in src/ any more: update this script"
 
 # ---- 1. the cold first build ----
