@@ -7,9 +7,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::time::sleep;
+use crate::support::wait_until;
 
 /// The repository this test was built from.
 pub fn repository() -> PathBuf {
@@ -258,14 +258,7 @@ impl Background {
     /// Ctrl-C: SIGINT to the group, then up to `limit` for it to end. Whether it did.
     pub async fn interrupt(&mut self, limit: Duration) -> bool {
         self.signal(libc::SIGINT);
-        let started = Instant::now();
-        while !self.has_exited() {
-            if started.elapsed() > limit {
-                return false;
-            }
-            sleep(Duration::from_millis(200)).await;
-        }
-        true
+        wait_until(self, limit, async |watch| watch.has_exited()).await
     }
 
     fn signal(&self, signal: libc::c_int) {

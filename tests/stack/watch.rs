@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::stack::Background;
 use crate::support::{StackTest, indented_tail, seconds_since, wait_until};
 
 /// The guide's command: compose.yaml with the development file merged over it.
@@ -23,21 +24,10 @@ const FIRST_START_SECS: u64 = 900;
 pub async fn watch_shows_each_edit_and_up_puts_the_release_build_back(t: &mut StackTest) {
     t.section("docker compose watch: a word, a stylesheet line, the balancer's config");
     let started = Instant::now();
-    let Some(mut watch) = t.doc_background(WATCH) else {
+    let what = "watch builds the development image and starts the stack";
+    let Some(mut watch) = start_watch(t, WATCH, FIRST_START_SECS, what).await else {
         return;
     };
-    let watching = wait_until(t, Duration::from_secs(FIRST_START_SECS), async |t| {
-        watch.has_exited() || (watch.output().contains("Watch enabled") && t.view().await.counts())
-    })
-    .await
-        && !watch.has_exited();
-    if !t.check(
-        "watch builds the development image and starts the stack",
-        watching,
-    ) {
-        print!("{}", indented_tail(&watch.output(), 30));
-        return;
-    }
     t.measured(format!(
         "docker compose watch, until the page answers (the dev build): {} s",
         seconds_since(started)
@@ -104,18 +94,10 @@ async fn a_word_in_the_rust_code_shows_on_the_page(t: &mut StackTest, build: &st
 /// reusing the compiled binary.
 pub async fn watch_on_compose_yaml_alone_rebuilds_the_release_image(t: &mut StackTest) {
     t.section("docker compose watch on compose.yaml alone: the release build");
-    let Some(mut watch) = t.doc_background("docker compose watch") else {
+    let what = "watch follows compose.yaml's rules";
+    let Some(mut watch) = start_watch(t, "docker compose watch", 120, what).await else {
         return;
     };
-    let watching = wait_until(t, Duration::from_secs(120), async |_| {
-        watch.has_exited() || watch.output().contains("Watch enabled")
-    })
-    .await
-        && !watch.has_exited();
-    if !t.check("watch follows compose.yaml's rules", watching) {
-        print!("{}", indented_tail(&watch.output(), 30));
-        return;
-    }
     a_word_in_the_rust_code_shows_on_the_page(t, "the release build").await;
     let before = t.running_ids("web").await;
     a_stylesheet_line_is_served(t, "after the release image is built again", 120).await;
@@ -130,6 +112,28 @@ pub async fn watch_on_compose_yaml_alone_rebuilds_the_release_image(t: &mut Stac
         "Ctrl-C stops watching within 20 s",
         watch.interrupt(Duration::from_secs(20)).await,
     );
+}
+
+/// Starts the guide's watch `command` and waits up to `limit_secs` for it to
+/// watch with the page answering; checks that as `what`. The running watch, or
+/// `None` (its output's tail printed) when it did not get there.
+async fn start_watch(
+    t: &mut StackTest,
+    command: &str,
+    limit_secs: u64,
+    what: &str,
+) -> Option<Background> {
+    let mut watch = t.doc_background(command)?;
+    let watching = wait_until(t, Duration::from_secs(limit_secs), async |t| {
+        watch.has_exited() || (watch.output().contains("Watch enabled") && t.view().await.counts())
+    })
+    .await
+        && !watch.has_exited();
+    if !t.check(what, watching) {
+        print!("{}", indented_tail(&watch.output(), 30));
+        return None;
+    }
+    Some(watch)
 }
 
 async fn a_stylesheet_line_is_served(t: &mut StackTest, how: &str, within_secs: u64) {
