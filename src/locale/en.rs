@@ -49,12 +49,13 @@ pub static EN: Texts = Texts {
             "A bug in Tally kept {store}'s number off the page: {reason}."
         )
     },
-    visits_explain: "A counter kept in memory: fast, gone when Redis restarts, and set back to zero by the \
-         button below.",
+    visits_explain: "A counter kept in memory: fast, gone when Redis restarts, and set back \
+                     to zero by the button below.",
     reset_button: "Reset visits to zero",
     reset_hint: "Resets only this Redis counter. The access log keeps every row.",
-    access_explain: "Every page view ever logged, a row each on disk: the total is kept across restarts \
-         and never reset. Pruning old rows (tally prune) keeps their views counted.",
+    access_explain: "Every page view ever logged, a row each on disk: the total is kept \
+                     across restarts and never reset. Pruning old rows (tally prune) keeps \
+                     their views counted.",
     recent_heading: "Recent accesses",
     recent_hint: "The latest rows of the access log, newest first.",
     recent_empty: "No accesses yet.",

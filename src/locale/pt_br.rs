@@ -46,13 +46,13 @@ pub static PT_BR: Texts = Texts {
             "Um bug no Tally deixou o número do {store} fora da página: {reason}."
         )
     },
-    visits_explain: "Um contador guardado na memória: rápido, perdido quando o Redis reinicia e zerado pelo \
-         botão abaixo.",
+    visits_explain: "Um contador guardado na memória: rápido, perdido quando o Redis \
+                     reinicia e zerado pelo botão abaixo.",
     reset_button: "Zerar as visitas",
     reset_hint: "Zera só este contador do Redis. O log de acessos mantém todas as linhas.",
-    access_explain: "Cada visualização da página já registrada, uma linha em disco para cada: o total se \
-         mantém entre reinícios e nunca é zerado. Apagar linhas antigas (tally prune) não tira \
-         as visualizações delas da conta.",
+    access_explain: "Cada visualização da página já registrada, uma linha em disco para \
+                     cada: o total se mantém entre reinícios e nunca é zerado. Apagar linhas \
+                     antigas (tally prune) não tira as visualizações delas da conta.",
     recent_heading: "Acessos recentes",
     recent_hint: "As últimas linhas do log de acessos, das mais recentes para as mais antigas.",
     recent_empty: "Nenhum acesso ainda.",

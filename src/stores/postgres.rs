@@ -365,8 +365,9 @@ async fn log_and_total(client: &Object) -> Result<(Logged, Option<i64>)> {
 
 /// Deletes the oldest rows of the log past the row `$1` that were logged before `$2`,
 /// `$3` at most, stopping at the first row logged at or after `$2`; the trigger of
-/// migration 0003 counts them in `access_log_pruned` in the same transaction. Rows another prune holds are skipped, not waited for. Answers how
-/// many went, the last row's id, and whether older rows may remain.
+/// migration 0003 counts them in `access_log_pruned` in the same transaction. Rows
+/// another prune holds are skipped, not waited for. Answers how many went, the last
+/// row's id, and whether older rows may remain.
 const PRUNE: &str = "
     WITH oldest AS (
         SELECT id, accessed_at FROM access_log WHERE id > $1
